@@ -1,0 +1,212 @@
+"""Settings: the only reader of the TOML config file and of environment variables."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from pipeline.errors import ConfigError
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpreadsheetSettings(Section):
+    backend: Literal["local", "google"] = "local"
+    workbook: Path | None = None
+    key: str | None = None
+    credentials: Path | None = None
+    api_endpoint: str = "https://sheets.googleapis.com"
+
+    @model_validator(mode="after")
+    def _backend_needs(self) -> SpreadsheetSettings:
+        if self.backend == "local" and self.workbook is None:
+            raise ValueError("backend 'local' needs spreadsheet.workbook (path of the .xlsx file)")
+        if self.backend == "google" and not self.key:
+            raise ValueError("backend 'google' needs spreadsheet.key (the spreadsheet id or URL)")
+        return self
+
+
+class SheetNames(Section):
+    responses: str = "Réponses au formulaire 1"
+    members: str = "Adhérents"
+    review: str = "À vérifier"
+    journal: str = "Journal"
+    dashboard: str = "Tableau de bord"
+
+
+DEFAULT_ALIASES: dict[str, list[str]] = {
+    "submitted_at": ["Horodateur", "Horodatage", "Timestamp", "Date de réponse"],
+    "email": ["Adresse e-mail", "Adresse email", "E-mail", "Email", "Courriel", "Adresse mail"],
+    "last_name": ["Nom", "Nom de famille"],
+    "first_name": ["Prénom"],
+    "authority": ["Collectivité", "Votre collectivité", "Nom de la collectivité"],
+    "authority_kind": ["Type de collectivité", "Type"],
+    "department": ["Département", "Département (numéro)"],
+    "role": ["Fonction", "Votre fonction", "Mandat"],
+    "first_term": ["Premier mandat", "Premier mandat ?", "Nouvel élu", "Nouvel·le élu·e"],
+    "intl_delegate": [
+        "Délégation aux relations internationales",
+        "Délégation relations internationales",
+    ],
+    "phone": ["Téléphone", "Numéro de téléphone", "Tél."],
+    "comment": ["Commentaire", "Commentaires", "Remarques"],
+    "consent": ["Consentement", "J'accepte", "RGPD"],
+}
+
+
+class ColumnSettings(Section):
+    """Aliases per form field: the header in the responses sheet may be any of them."""
+
+    aliases: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_ALIASES))
+
+    @field_validator("aliases")
+    @classmethod
+    def _known_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(DEFAULT_ALIASES))
+        if unknown:
+            raise ValueError(
+                f"unknown field(s) {unknown}; known fields: {sorted(DEFAULT_ALIASES)}"
+            )
+        merged = dict(DEFAULT_ALIASES)
+        for name, extra in value.items():
+            merged[name] = list(dict.fromkeys([*extra, *DEFAULT_ALIASES[name]]))
+        return merged
+
+
+class EmailSettings(Section):
+    transport: Literal["outbox", "smtp"] = "outbox"
+    outbox: Path | None = None
+    sender: str
+    sender_name: str = "Cités Unies France"
+    reply_to: str
+
+    @model_validator(mode="after")
+    def _transport_needs(self) -> EmailSettings:
+        if self.transport == "outbox" and self.outbox is None:
+            raise ValueError("transport 'outbox' needs email.outbox (a folder for the .eml files)")
+        return self
+
+
+class CohortSettings(Section):
+    name: str = "Promotion 2026"
+    capacity: int = Field(gt=0)
+    require_staff_approval: bool = False
+    registration_opens: datetime
+    registration_closes: datetime
+    max_per_authority: int | None = Field(default=None, gt=0)
+
+    @field_validator("registration_opens", "registration_closes")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=PARIS)
+
+    @model_validator(mode="after")
+    def _order(self) -> CohortSettings:
+        if self.registration_closes <= self.registration_opens:
+            raise ValueError("cohort.registration_closes must come after cohort.registration_opens")
+        return self
+
+
+class ProgrammeSettings(Section):
+    """Facts the emails quote; kept in config so staff can change them without a release."""
+
+    name: str = "Diplomates des territoires"
+    organiser: str = "Cités Unies France"
+    url: str = "https://cites-unies-france.org"
+    contact_name: str = "L'équipe Diplomates des territoires"
+    contact_email: str
+    partners: list[str] = Field(default_factory=list)
+    signature: str = "L'équipe Diplomates des territoires, Cités Unies France"
+
+
+class StateSettings(Section):
+    url: str = "sqlite:///diplomates-state.sqlite"
+
+
+class Settings(Section):
+    spreadsheet: SpreadsheetSettings
+    sheets: SheetNames = Field(default_factory=SheetNames)
+    columns: ColumnSettings = Field(default_factory=ColumnSettings)
+    email: EmailSettings
+    cohort: CohortSettings
+    programme: ProgrammeSettings
+    state: StateSettings = Field(default_factory=StateSettings)
+    source: Path | None = Field(default=None, exclude=True)
+
+
+def _resolve(base: Path, value: Path | None) -> Path | None:
+    if value is None or value.is_absolute():
+        return value
+    return (base / value).resolve()
+
+
+def _relative_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str((base / url[len(prefix) :]).resolve())
+    return url
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate a config file; relative paths are taken from the project root.
+
+    The project root is the folder above `config/` when the file lives there, else the file's own
+    folder: `config/demo.toml` names `demo/out/...` as seen from the repository.
+    """
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {path} not found; pass --config with the path of a TOML file "
+            "such as config/demo.toml"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}; fix the syntax") from None
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(path, exc)) from None
+    base = path.resolve().parent
+    if base.name == "config":
+        base = base.parent
+    return settings.model_copy(
+        update={
+            "source": path,
+            "spreadsheet": settings.spreadsheet.model_copy(
+                update={
+                    "workbook": _resolve(base, settings.spreadsheet.workbook),
+                    "credentials": _resolve(base, settings.spreadsheet.credentials),
+                }
+            ),
+            "email": settings.email.model_copy(
+                update={"outbox": _resolve(base, settings.email.outbox)}
+            ),
+            "state": StateSettings(url=_relative_sqlite(settings.state.url, base)),
+        }
+    )
+
+
+def _explain(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            problems.append(f"key '{key}' is not a known setting (remove it or check its spelling)")
+        elif kind == "missing":
+            problems.append(f"key '{key}' is required but missing (add it)")
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"key '{key}': {message} (got {error.get('input')!r})")
+    return f"config file {path} is invalid: " + "; ".join(problems) + "."

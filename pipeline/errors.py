@@ -1,0 +1,29 @@
+"""The few errors an operator can see; the CLI turns each into one clear paragraph and an exit code."""
+
+from __future__ import annotations
+
+
+class PipelineError(Exception):
+    """Something an operator must fix; the message says what and how. Exit code 1."""
+
+    exit_code = 1
+
+
+class ConfigError(PipelineError):
+    """The configuration file is missing, unreadable or invalid. Exit code 2."""
+
+    exit_code = 2
+
+
+class SheetError(PipelineError):
+    """The spreadsheet cannot be read or written as configured (missing sheet or column, access)."""
+
+
+class LockHeldError(PipelineError):
+    """Another run holds the run lock. Exit code 3."""
+
+    exit_code = 3
+
+
+class MailError(PipelineError):
+    """The mail transport cannot be used as configured."""

@@ -1,0 +1,241 @@
+"""Domain types shared by the core and the adapters: frozen pydantic models and French enums."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Role(StrEnum):
+    MAIRE = "Maire"
+    ADJOINT = "Adjoint·e au maire"
+    CONSEILLER_MUNICIPAL = "Conseiller·ère municipal·e"
+    PRESIDENT = "Président·e"
+    VICE_PRESIDENT = "Vice-président·e"
+    CONSEILLER_DEPARTEMENTAL = "Conseiller·ère départemental·e"
+    CONSEILLER_REGIONAL = "Conseiller·ère régional·e"
+    CONSEILLER_COMMUNAUTAIRE = "Conseiller·ère communautaire"
+    AGENT = "Agent·e territorial·e (non élu·e)"
+    AUTRE = "Autre"
+
+    @property
+    def is_elected(self) -> bool:
+        return self not in (Role.AGENT, Role.AUTRE)
+
+
+class AuthorityKind(StrEnum):
+    COMMUNE = "Commune"
+    INTERCOMMUNALITE = "Intercommunalité"
+    DEPARTEMENT = "Département"
+    REGION = "Région"
+    AUTRE = "Autre"
+
+
+class Eligibility(StrEnum):
+    CERTIFICAT = "Certificat"
+    SESSIONS = "Sessions"
+    NON_ADHERENTE = "Non adhérente"
+    A_VERIFIER = "À vérifier"
+
+
+class Status(StrEnum):
+    INTERET = "Intérêt enregistré"
+    INSCRIT = "Inscrit·e"
+    PROPOSE = "Proposé·e"
+    LISTE_ATTENTE = "Liste d'attente"
+    HORS_DELAI = "Hors délai"
+    REFUSE = "Refusé·e"
+    DESISTE = "Désisté·e"
+    NON_ELIGIBLE = "Non éligible"
+    A_VERIFIER = "À vérifier"
+
+
+class Decision(StrEnum):
+    ACCEPTE = "Accepté"
+    REFUSE = "Refusé"
+    LISTE_ATTENTE = "Liste d'attente"
+    DESISTE = "Désisté"
+
+
+class Reason(StrEnum):
+    CHAMP_MANQUANT = "champ_manquant"
+    EMAIL_INVALIDE = "email_invalide"
+    CONSENTEMENT_ABSENT = "consentement_absent"
+    HORODATEUR_INVALIDE = "horodateur_invalide"
+    FONCTION_INCONNUE = "fonction_inconnue"
+    COLLECTIVITE_AMBIGUE = "collectivite_ambigue"
+    DOUBLON_PROBABLE = "doublon_probable"
+    HORS_DELAI = "hors_delai"
+    DECISION_INVALIDE = "decision_invalide"
+    COURRIEL_REJETE = "courriel_rejete"
+    ENVOI_INCERTAIN = "envoi_incertain"
+
+    @property
+    def rejects(self) -> bool:
+        """True when an answer with this problem is rejected (no email, never placeable)."""
+        return self in REJECTING
+
+
+REJECTING = frozenset(
+    {
+        Reason.CHAMP_MANQUANT,
+        Reason.EMAIL_INVALIDE,
+        Reason.CONSENTEMENT_ABSENT,
+        Reason.HORODATEUR_INVALIDE,
+    }
+)
+
+
+class Template(StrEnum):
+    ACCUSE_RECEPTION = "accuse_reception"
+    NON_ELIGIBLE = "non_eligible"
+    INSCRIPTION_CONFIRMEE = "inscription_confirmee"
+    LISTE_ATTENTE = "liste_attente"
+    PLACE_LIBEREE = "place_liberee"
+
+
+class Response(Frozen):
+    """One valid form submission (a source row that passed validation)."""
+
+    row: int  # 1-based row number in the source sheet (the header is row 1)
+    submitted_at: datetime  # timezone-aware
+    email: str  # normalized: trimmed, lowercased
+    last_name: str
+    first_name: str
+    authority: str
+    authority_kind: AuthorityKind | None = None
+    department: str | None = None  # normalized code ("29", "2A", "974") when recognized
+    department_raw: str = ""
+    role: Role | None = None  # None: not one of the form's choices (see role_raw)
+    role_raw: str = ""
+    first_term: bool | None = None
+    intl_delegate: bool | None = None
+    phone: str = ""  # E.164 when it parses, else as typed
+    comment: str = ""
+
+
+class Anomaly(Frozen):
+    """A problem that needs a human; listed in the `À vérifier` sheet."""
+
+    reason: Reason
+    explanation: str  # plain French, for staff
+    row: int | None = None  # source row number, when the problem belongs to one row
+    person_id: str | None = None
+    person: str = ""  # "Prénom Nom", empty when personal fields must not be shown
+    authority: str = ""
+
+    @property
+    def key(self) -> str:
+        """Stable identity of this problem across runs (used as the row key in `À vérifier`)."""
+        who = self.person_id or ""
+        where = "" if self.row is None else str(self.row)
+        return f"{self.reason.value}:{where}:{who}"
+
+
+class Member(Frozen):
+    """One line of the `Adhérents` sheet."""
+
+    row: int
+    name: str
+    kind: AuthorityKind | None = None
+    department: str | None = None
+    siren: str = ""
+    aliases: tuple[str, ...] = ()
+    active: bool = True
+
+
+class MatchOutcome(StrEnum):
+    MATCHED = "matched"
+    NONE = "none"
+    AMBIGUOUS = "ambiguous"
+
+
+class Match(Frozen):
+    """How an answer's collectivité relates to the member list, with the evidence for staff."""
+
+    outcome: MatchOutcome
+    member: Member | None = None
+    method: str = ""  # "code", "nom", "alias", "approché 92 %": shown to staff
+    candidates: tuple[str, ...] = ()  # human-readable candidates when ambiguous
+    explanation: str = ""  # French, when ambiguous
+
+
+class Person(Frozen):
+    """One person: every valid submission with the same normalized email, merged."""
+
+    id: str
+    email: str
+    last_name: str
+    first_name: str
+    phone: str
+    role: Role | None
+    role_raw: str
+    authority: str
+    authority_kind: AuthorityKind | None
+    department: str | None
+    department_raw: str
+    first_term: bool | None
+    intl_delegate: bool | None
+    comment: str
+    first_submitted: datetime
+    last_submitted: datetime
+    responses: int
+    rows: tuple[int, ...]
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_new_elected(self) -> bool:
+        return bool(self.first_term) and self.role is not None and self.role.is_elected
+
+
+# --- What a run asks a spreadsheet backend to write -------------------------------------------
+# The core produces these (pure data); each backend applies them in one batch.
+
+Cell = str | int
+
+
+class CellWrite(Frozen):
+    """One value to write. Rows and columns are 1-based; strings are always written as text."""
+
+    row: int
+    col: int
+    value: Cell
+
+
+class SheetWrite(Frozen):
+    """Everything a run writes into one sheet.
+
+    `expected_keys` maps each existing row that `cells` touch to the key (ID) the plan read in
+    column `key_col`; a backend that can see concurrent edits checks them before writing.
+    """
+
+    sheet: str
+    create: bool = False
+    cells: tuple[CellWrite, ...] = ()
+    key_col: int | None = None
+    expected_keys: tuple[tuple[int, str], ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.create and not self.cells
+
+
+class WritePlan(Frozen):
+    sheets: tuple[SheetWrite, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return all(s.empty for s in self.sheets)
+
+    @property
+    def cell_count(self) -> int:
+        return sum(len(s.cells) for s in self.sheets)
