@@ -73,9 +73,7 @@ class ColumnSettings(Section):
     def _known_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         unknown = sorted(set(value) - set(DEFAULT_ALIASES))
         if unknown:
-            raise ValueError(
-                f"unknown field(s) {unknown}; known fields: {sorted(DEFAULT_ALIASES)}"
-            )
+            raise ValueError(f"unknown field(s) {unknown}; known fields: {sorted(DEFAULT_ALIASES)}")
         merged = dict(DEFAULT_ALIASES)
         for name, extra in value.items():
             merged[name] = list(dict.fromkeys([*extra, *DEFAULT_ALIASES[name]]))

@@ -1,0 +1,42 @@
+"""Which emails are due: from each person's state and what the ledger already holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Set
+
+from pipeline.core.placement import Placement
+from pipeline.model import Eligibility, Person, Status, Template
+
+
+def due_messages(
+    people: Iterable[Person],
+    placements: Mapping[str, Placement],
+    already: Mapping[str, Set[Template]],
+) -> list[tuple[str, Template]]:
+    """(person id, template) pairs the person's state calls for and the ledger does not hold yet.
+
+    `already` holds every template ever queued for the person in this cohort, whatever its
+    delivery state: a message is queued at most once.
+    """
+    due: list[tuple[str, Template]] = []
+    for person in people:
+        placement = placements[person.id]
+        have = already.get(person.id, frozenset())
+        wanted: list[Template] = []
+        if placement.eligibility is Eligibility.NON_ADHERENTE:
+            if Template.NON_ELIGIBLE not in have and Template.ACCUSE_RECEPTION not in have:
+                wanted.append(Template.NON_ELIGIBLE)
+        else:
+            wanted.append(Template.ACCUSE_RECEPTION)
+        if placement.status is Status.INSCRIT:
+            if Template.INSCRIPTION_CONFIRMEE not in have and Template.PLACE_LIBEREE not in have:
+                was_waiting = Template.LISTE_ATTENTE in have
+                wanted.append(
+                    Template.PLACE_LIBEREE if was_waiting else Template.INSCRIPTION_CONFIRMEE
+                )
+        elif placement.status is Status.LISTE_ATTENTE:
+            confirmed = {Template.INSCRIPTION_CONFIRMEE, Template.PLACE_LIBEREE} & set(have)
+            if not confirmed:
+                wanted.append(Template.LISTE_ATTENTE)
+        due.extend((person.id, t) for t in wanted if t not in have)
+    return due
