@@ -6,7 +6,10 @@ from pipeline.model import CellWrite, SheetWrite, WritePlan
 from tests.contract.conftest import Factory
 
 SEED = {
-    "Réponses au formulaire 1": [["Horodateur", "Téléphone"], ["02/03/2026 10:00:00", "0612345678"]],
+    "Réponses au formulaire 1": [
+        ["Horodateur", "Téléphone"],
+        ["02/03/2026 10:00:00", "0612345678"],
+    ],
     "Adhérents": [["Collectivité", "SIREN"], ["Lyon", "01053"]],
 }
 
@@ -29,7 +32,9 @@ def test_creates_sheets_and_writes_cells(backend: Factory) -> None:
     """A plan creates a missing sheet and its cells read back as written (numbers as text)."""
     sheet = backend(SEED)
     sheet.read(["Adhérents"])
-    sheet.write(plan("Promotion 2026", (1, 1, "ID"), (1, 2, "Rang"), (2, 1, "DT-1"), (2, 2, 3), create=True))
+    sheet.write(
+        plan("Promotion 2026", (1, 1, "ID"), (1, 2, "Rang"), (2, 1, "DT-1"), (2, 2, 3), create=True)
+    )
     table = sheet.read(["Promotion 2026"])["Promotion 2026"]
     assert table[0][:2] == ["ID", "Rang"] and table[1][:2] == ["DT-1", "3"]
 

@@ -232,7 +232,9 @@ def test_staff_and_time_scenario(env: tuple[Path, Path]) -> None:
     assert [r["Résultat"] for r in journal] == ["Succès"] * 4
 
 
-def test_dry_run_touches_nothing(env: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_dry_run_touches_nothing(
+    env: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     """`--dry-run` prints the planned changes and leaves the workbook, outbox and ledger alone."""
     tmp, config = env
     stamp = (tmp / "wb.xlsx").stat().st_mtime_ns

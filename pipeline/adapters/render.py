@@ -1,0 +1,242 @@
+"""Render a confirmation email: Jinja2 templates (subject, HTML, text) -> an `EmailMessage`.
+
+Each message is a folder of `templates/email/` named after its `Template` value, holding
+`subject.txt`, `body.html` and `body.txt`; the bodies extend `_base.html` / `_base.txt`. The
+environment is strict (an unknown variable is an error, not an empty string) and escapes HTML
+in `.html` files only. The CSS, written once in the base layout, is inlined into `style=`
+attributes because many mail clients ignore `<style>` blocks.
+
+Form data (names, collectivité) only ever reaches the bodies. Headers carry config values and the
+validated address, and any header value holding a control character is refused outright.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any, Literal
+
+import css_inline
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from pipeline.config import PARIS, CohortSettings, Settings
+from pipeline.core.text import clean
+from pipeline.model import AuthorityKind, Person, Role, Template
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates" / "email"
+
+Phase = Literal["before", "open", "closed", "late"]
+
+# `keep_at_rules`: the narrow-screen @media block stays in a <style>; the rest is inlined.
+_INLINER = css_inline.CSSInliner(
+    load_remote_stylesheets=False, keep_style_tags=False, keep_at_rules=True
+)
+
+# RFC 5322 atext plus dots: what may stand on either side of the `@` of a Message-ID.
+_ID_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\Z")
+_SPACE_BEFORE = re.compile(r" ([:;!?»])")
+_SPACE_AFTER = re.compile(r"« ")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def french_date(value: datetime) -> str:
+    """A date as French readers write it, in Paris time: `30 mars 2026`, `1er avril 2026`."""
+    day = value.astimezone(PARIS).date() if value.tzinfo else value.date()
+    text = str(format_date(day, format="d MMMM y", locale="fr_FR"))
+    return "1er" + text[1:] if day.day == 1 else text
+
+
+def _ordinal_fr(number: int) -> str:
+    """A feminine French ordinal abbreviation (it qualifies `position`): 1re, 2e, 3e."""
+    return "1re" if number == 1 else f"{number}e"
+
+
+def _join_fr(items: Sequence[str]) -> str:
+    """`A`, `A et B`, `A, B et C`."""
+    words = [str(item) for item in items]
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " et " + words[-1]
+
+
+def _nobreak(text: str) -> str:
+    """Spaces made non-breaking, so that `30 mars 2026` never wraps across lines."""
+    return text.replace(" ", "\u00a0")
+
+
+def _display_url(url: str) -> str:
+    """A URL as people read it: no scheme, no trailing slash."""
+    return _SCHEME.sub("", url).rstrip("/")
+
+
+@functools.cache
+def _environment(templates_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(
+            enabled_extensions=("html",), default_for_string=False, default=False
+        ),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["join_fr"] = _join_fr
+    env.filters["ordinal_fr"] = _ordinal_fr
+    env.filters["display_url"] = _display_url
+    env.filters["nobreak"] = _nobreak
+    return env
+
+
+def _phase(person: Person, cohort: CohortSettings, now: datetime) -> Phase:
+    """Where registration stands for this person; lateness is judged by their first answer."""
+    if person.first_submitted > cohort.registration_closes:
+        return "late"
+    if now < cohort.registration_opens:
+        return "before"
+    if now <= cohort.registration_closes:
+        return "open"
+    return "closed"
+
+
+def _french_spacing(text: str) -> str:
+    """Non-breaking spaces before `: ; ! ? »` and after `«`, as French typography wants."""
+    return _SPACE_AFTER.sub("«\u00a0", _SPACE_BEFORE.sub("\u00a0\\1", text))
+
+
+def _tidy_text(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return _french_spacing(_BLANK_RUNS.sub("\n\n", "\n".join(lines))) + "\n"
+
+
+def _check_header(name: str, value: str) -> str:
+    """Return `value` if it may stand in a header; raise ValueError on any control character."""
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Zl", "Zp"):
+            raise ValueError(
+                f"refusing to build the message: header {name} would contain the control "
+                f"character {char!r} (value {value!r})"
+            )
+    return value
+
+
+def _set_address(msg: EmailMessage, name: str, value: str, *, exact: bool = False) -> None:
+    """Set an address header; it must parse back as one address (exactly `value` if `exact`)."""
+    msg[name] = _check_header(name, value)
+    addresses: tuple[Address, ...] = getattr(msg[name], "addresses", ())
+    if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+        raise ValueError(f"refusing to build the message: header {name} must hold one address")
+    if exact and addresses[0].addr_spec != value:
+        raise ValueError(f"refusing to build the message: header {name} must be {value!r} only")
+
+
+def _message_id(message_id: str, sender: str) -> str:
+    domain = sender.rpartition("@")[2]
+    for part, what in ((message_id, "message_id"), (domain, "the domain of email.sender")):
+        if not _ID_PART.match(part):
+            raise ValueError(
+                f"refusing to build the message: {what} {part!r} must be made of letters, "
+                "digits and . _ - (no spaces, no @, no angle brackets)"
+            )
+    return f"<{message_id}@{domain}>"
+
+
+def render_message(
+    template: Template,
+    *,
+    person: Person,
+    member_name: str | None,
+    settings: Settings,
+    message_id: str,
+    now: datetime,
+    waitlist_position: int | None = None,
+    templates_dir: Path | None = None,
+) -> EmailMessage:
+    """Build the email `template` for `person`, ready for a transport.
+
+    `member_name` is the matched member's canonical name (None when there is no match: the
+    collectivité as typed is shown instead). `message_id` is the local part of the Message-ID,
+    stable per person, cohort and template so a resend can be recognised. Raises ValueError when
+    a header would carry a control character, and jinja2 errors when a template is missing or
+    uses an unknown variable.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if waitlist_position is not None and waitlist_position < 1:
+        raise ValueError(f"waitlist_position must be 1 or more, got {waitlist_position}")
+    env = _environment((templates_dir or TEMPLATES_DIR).resolve())
+    folder = Template(template).value
+    cohort = settings.cohort
+
+    # The subject sees config values only, so no form data can reach that header.
+    subject_context: dict[str, Any] = {
+        "programme": settings.programme,
+        "cohort_name": cohort.name,
+    }
+    subject = _french_spacing(env.get_template(f"{folder}/subject.txt").render(subject_context))
+    subject = subject.strip()
+
+    context: dict[str, Any] = {
+        **subject_context,
+        "subject": subject,
+        "sender": settings.email.sender,
+        "first_name": clean(person.first_name),
+        "authority": clean(member_name) if member_name else clean(person.authority),
+        "is_elected": None if person.role is None else person.role.is_elected,
+        "is_new_elected": person.is_new_elected,
+        "opens": french_date(cohort.registration_opens),
+        "closes": french_date(cohort.registration_closes),
+        "phase": _phase(person, cohort, now),
+        "waitlist_position": waitlist_position,
+    }
+    text = _tidy_text(env.get_template(f"{folder}/body.txt").render(context))
+    html = str(_INLINER.inline(env.get_template(f"{folder}/body.html").render(context)))
+
+    msg = EmailMessage()
+    # formataddr would hide a newline in an encoded word: check the parts before joining them.
+    sender_name = _check_header("From", settings.email.sender_name)
+    sender = _check_header("From", settings.email.sender)
+    _set_address(msg, "From", formataddr((sender_name, sender)))
+    _set_address(msg, "To", person.email, exact=True)
+    _set_address(msg, "Reply-To", settings.email.reply_to)
+    msg["Subject"] = _check_header("Subject", subject)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = _check_header("Message-ID", _message_id(message_id, settings.email.sender))
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-CUF-Template"] = folder
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return msg
+
+
+def sample_person(now: datetime) -> Person:
+    """A realistic, fictitious person (reserved domain and phone range) for previews."""
+    submitted = now - timedelta(days=2, hours=3)
+    return Person(
+        id="DT-3F9A1C07B2",
+        email="camille.martin@example.org",
+        last_name="Martin",
+        first_name="Camille",
+        phone="+33639980123",
+        role=Role.ADJOINT,
+        role_raw=Role.ADJOINT.value,
+        authority="Mairie de St-Étienne",
+        authority_kind=AuthorityKind.COMMUNE,
+        department="42",
+        department_raw="Loire",
+        first_term=True,
+        intl_delegate=True,
+        comment="",
+        first_submitted=submitted,
+        last_submitted=submitted,
+        responses=1,
+        rows=(2,),
+    )
