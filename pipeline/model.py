@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -203,15 +204,20 @@ class Person(Frozen):
 Cell = str | int
 
 
-class CellWrite(Frozen):
-    """One value to write. Rows and columns are 1-based; strings are always written as text."""
+@dataclass(frozen=True, slots=True)
+class CellWrite:
+    """One value to write. Rows and columns are 1-based; strings are always written as text.
+
+    A plain dataclass, not a pydantic model: a first run plans hundreds of thousands of them.
+    """
 
     row: int
     col: int
     value: Cell
 
 
-class SheetWrite(Frozen):
+@dataclass(frozen=True)
+class SheetWrite:
     """Everything a run writes into one sheet.
 
     `expected_keys` maps each existing row that `cells` touch to the key (ID) the plan read in
@@ -229,7 +235,8 @@ class SheetWrite(Frozen):
         return not self.create and not self.cells
 
 
-class WritePlan(Frozen):
+@dataclass(frozen=True)
+class WritePlan:
     sheets: tuple[SheetWrite, ...] = ()
 
     @property

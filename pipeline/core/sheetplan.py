@@ -64,10 +64,11 @@ def plan_keyed(
         columns = {fold(h): i for i, h in enumerate(headers)}
         writes.extend(CellWrite(row=1, col=i + 1, value=h) for i, h in enumerate(headers))
         key_col = columns[fold(key)]
+        targets = [(name, columns[fold(name)] + 1) for name in owned]
         for offset, values in enumerate(rows):
             writes.extend(
-                CellWrite(row=offset + 2, col=columns[fold(name)] + 1, value=values[name])
-                for name in owned
+                CellWrite(row=offset + 2, col=col, value=values[name])
+                for name, col in targets
                 if as_text(values.get(name)) != ""
             )
         return SheetWrite(

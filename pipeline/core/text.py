@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -17,6 +18,7 @@ def strip_accents(text: str) -> str:
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u00b4": "'"})
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Trimmed, lowercased, accent-free, single-spaced: `  Adresse E-mail ` -> `adresse e-mail`.
 
