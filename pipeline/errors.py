@@ -19,6 +19,10 @@ class SheetError(PipelineError):
     """The spreadsheet cannot be read or written as configured (missing sheet or column, access)."""
 
 
+class SheetMovedError(SheetError):
+    """Rows moved (sorted, inserted, deleted) between the read and the write; nothing written."""
+
+
 class LockHeldError(PipelineError):
     """Another run holds the run lock. Exit code 3."""
 

@@ -12,11 +12,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline.adapters.sheets import Table, cell_text
-from pipeline.errors import SheetError
+from pipeline.errors import SheetError, SheetMovedError
 from pipeline.model import WritePlan
 
 
-class WorkbookChangedError(SheetError):
+class WorkbookChangedError(SheetMovedError):
     """The workbook file changed between this run's read and its write."""
 
 

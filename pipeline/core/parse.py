@@ -58,8 +58,12 @@ _FR_DATETIME = re.compile(
 )
 
 
-def parse_timestamp(text: str) -> datetime | None:
-    """French `27/11/2026 10:04:05`, ISO 8601, or a Sheets serial number -> aware datetime."""
+def parse_timestamp(text: str, zone: ZoneInfo = PARIS) -> datetime | None:
+    """French `27/11/2026 10:04:05`, ISO 8601, or a Sheets serial number -> aware datetime.
+
+    Times without an offset are local to `zone`: the spreadsheet's own time zone (Europe/Paris
+    for a workbook).
+    """
     value = text.strip()
     if not value:
         return None
@@ -70,19 +74,19 @@ def parse_timestamp(text: str) -> datetime | None:
             naive = datetime(
                 int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
             )
-            return naive.replace(tzinfo=PARIS)
+            return naive.replace(tzinfo=zone)
         if re.fullmatch(r"\d+(\.\d+)?", value):
             serial = float(value)
             if not 1 <= serial < 2958466:
                 return None
             naive = SHEETS_EPOCH + timedelta(days=serial)
-            return naive.replace(microsecond=0, tzinfo=PARIS) + timedelta(
+            return naive.replace(microsecond=0, tzinfo=zone) + timedelta(
                 seconds=round(naive.microsecond / 1e6)
             )
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=PARIS)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=zone)
 
 
 def normalize_email(text: str) -> str | None:
@@ -173,7 +177,9 @@ class RowResult:
     anomalies: tuple[Anomaly, ...]
 
 
-def parse_row(row: int, cells: Sequence[str], columns: Mapping[str, int]) -> RowResult | None:
+def parse_row(
+    row: int, cells: Sequence[str], columns: Mapping[str, int], zone: ZoneInfo = PARIS
+) -> RowResult | None:
     """Validate one source row. None for a blank row (not a submission)."""
     if not any(c.strip() for c in cells):
         return None
@@ -224,7 +230,7 @@ def parse_row(row: int, cells: Sequence[str], columns: Mapping[str, int]) -> Row
                 f"L'adresse e-mail « {raw_email} » n'est pas valide. La réponse est écartée.",
             )
         )
-    submitted = parse_timestamp(get("submitted_at"))
+    submitted = parse_timestamp(get("submitted_at"), zone)
     if submitted is None:
         shown = get("submitted_at") or "vide"
         problems.append(

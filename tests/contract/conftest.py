@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from openpyxl import Workbook
 from pipeline.adapters.local_workbook import LocalWorkbook
 from pipeline.adapters.sheets import Spreadsheet
 from tests.fakes import MemorySpreadsheet
+from tests.integration.conftest import google_harness
 
 Seed = Mapping[str, list[list[str]]]
 Factory = Callable[[Seed], Spreadsheet]
@@ -38,8 +39,13 @@ def _local(tmp_path: Path) -> Factory:
     return make
 
 
-@pytest.fixture(params=["memory", "local"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Factory:
+@pytest.fixture(params=["memory", "local", "google"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Factory]:
+    """Each backend in turn; `google` is gspread over real HTTP to the local Sheets stand-in."""
     if request.param == "memory":
-        return lambda tables: MemorySpreadsheet(tables)
-    return _local(tmp_path)
+        yield lambda tables: MemorySpreadsheet(tables)
+    elif request.param == "local":
+        yield _local(tmp_path)
+    else:
+        with google_harness(tmp_path) as harness:
+            yield harness
