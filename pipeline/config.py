@@ -86,11 +86,38 @@ class EmailSettings(Section):
     sender: str
     sender_name: str = "Cités Unies France"
     reply_to: str
+    # SMTP (transport = "smtp"); the password comes only from DIPLOMATES_SMTP_PASSWORD.
+    smtp_host: str | None = None
+    smtp_port: int | None = Field(default=None, gt=0, lt=65536)  # 587 starttls, 465 tls, 25 none
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_ca_file: Path | None = None  # a private CA for the relay; certificates are always checked
+    smtp_timeout: float = Field(default=60, gt=0)  # seconds, per network operation
+    # Sending limits (None: no limit); what exceeds waits for a later run, oldest first.
+    max_per_minute: int | None = Field(default=None, gt=0)
+    max_per_day: int | None = Field(default=None, gt=0)  # rolling 24 h; Google Workspace: 2000
+    # Temporary refusals (4xx, network): retried after 5 min, 10 min, 20 min ... capped; a
+    # message still refused after retry_max_attempts attempts is `failed`.
+    retry_first_delay_minutes: float = Field(default=5, gt=0)
+    retry_max_delay_hours: float = Field(default=6, gt=0)
+    retry_max_attempts: int = Field(default=10, gt=0)
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        return self.smtp_port or {"starttls": 587, "tls": 465, "none": 25}[self.smtp_security]
 
     @model_validator(mode="after")
     def _transport_needs(self) -> EmailSettings:
         if self.transport == "outbox" and self.outbox is None:
             raise ValueError("transport 'outbox' needs email.outbox (a folder for the .eml files)")
+        if self.transport == "smtp" and not (self.smtp_host or "").strip():
+            raise ValueError("transport 'smtp' needs email.smtp_host (the mail server's name)")
+        loopback = (self.smtp_host or "").strip().lower() in ("localhost", "127.0.0.1", "::1")
+        if self.smtp_security == "none" and self.smtp_username and not loopback:
+            raise ValueError(
+                "email.smtp_security 'none' with email.smtp_username would send the password "
+                'in clear over the network; use smtp_security = "starttls" or "tls"'
+            )
         return self
 
 
@@ -130,6 +157,64 @@ class StateSettings(Section):
     url: str = "sqlite:///diplomates-state.sqlite"
 
 
+DEFAULT_INTERVAL_MINUTES = 5.0
+
+
+class ScheduleSettings(Section):
+    """`diplomates schedule`: every `interval_minutes` (default 5) or on a `cron` line, not both."""
+
+    interval_minutes: float | None = Field(default=None, gt=0)  # 0.5 = every 30 s
+    cron: str | None = None  # five crontab fields, e.g. "*/5 7-21 * * *"
+    timezone: str = "Europe/Paris"
+    misfire_grace_seconds: int = Field(default=3600, gt=0)  # a late run still happens (once)
+    stop_timeout_seconds: float = Field(default=25, gt=0)  # SIGTERM: wait this long for a step
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError("unknown time zone; use an IANA name such as 'Europe/Paris'") from None
+        return value
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError("a crontab line has five fields: minute hour day month weekday")
+        return value
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> ScheduleSettings:
+        if self.interval_minutes is not None and self.cron is not None:
+            raise ValueError("set schedule.interval_minutes or schedule.cron, not both")
+        return self
+
+    @property
+    def interval(self) -> float | None:
+        """Minutes between runs, or None when `cron` drives the schedule."""
+        if self.cron is not None:
+            return None
+        return self.interval_minutes or DEFAULT_INTERVAL_MINUTES
+
+
+class AlertSettings(Section):
+    """A failed run emails a short alert (no personal data) to `email` when it is set."""
+
+    email: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        local, _, domain = value.strip().rpartition("@")
+        if not local or "." not in domain:
+            raise ValueError("alerts.email must be an email address, e.g. exploitation@example.org")
+        return value.strip()
+
+
 class Settings(Section):
     spreadsheet: SpreadsheetSettings
     sheets: SheetNames = Field(default_factory=SheetNames)
@@ -138,6 +223,8 @@ class Settings(Section):
     cohort: CohortSettings
     programme: ProgrammeSettings
     state: StateSettings = Field(default_factory=StateSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     source: Path | None = Field(default=None, exclude=True)
 
 
@@ -188,7 +275,10 @@ def load_settings(path: Path) -> Settings:
                 }
             ),
             "email": settings.email.model_copy(
-                update={"outbox": _resolve(base, settings.email.outbox)}
+                update={
+                    "outbox": _resolve(base, settings.email.outbox),
+                    "smtp_ca_file": _resolve(base, settings.email.smtp_ca_file),
+                }
             ),
             "state": StateSettings(url=_relative_sqlite(settings.state.url, base)),
         }

@@ -204,6 +204,130 @@ class Person(Frozen):
 Cell = str | int
 
 
+# How a sheet looks: computed by the core (core/layout.py), applied by a backend in the same
+# batch as the cells, only when the sheet is new or its stored layout mark differs. Rows and
+# columns are 1-based; colours are "RRGGBB"; widths are in characters (a backend converts).
+
+
+@dataclass(frozen=True)
+class Area:
+    """A rectangle of cells, bounds included."""
+
+    top: int
+    left: int
+    bottom: int
+    right: int
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """One column the layout owns: its width and how its header cell looks."""
+
+    col: int
+    width: int  # in characters
+    header_fill: str
+    header_font: str
+    note: str = ""  # the header cell's note (comment); empty: none
+
+
+@dataclass(frozen=True)
+class ValueColour:
+    """Cells whose whole text equals `text` get these colours (the text stays the truth)."""
+
+    text: str
+    fill: str
+    font: str
+    bold: bool = False
+
+
+@dataclass(frozen=True)
+class ColourRule:
+    """Conditional colours on the data cells (row 2 to `SheetLayout.rows`) of one column."""
+
+    col: int
+    colours: tuple[ValueColour, ...]
+
+
+@dataclass(frozen=True)
+class RowRule:
+    """Conditional style on the rows of `area` whose cell in column `col` holds `text` exactly
+    (dashboard section headers, wherever the data puts them)."""
+
+    area: Area
+    col: int
+    text: str
+    fill: str
+    font: str
+    bold: bool = True
+
+
+@dataclass(frozen=True)
+class Dropdown:
+    """A list of allowed values on the data cells of one column (blank stays allowed)."""
+
+    col: int
+    values: tuple[str, ...]
+    title: str  # the help text's title
+    help: str  # shown when a cell is selected
+    error: str  # shown when a value outside the list is typed
+
+
+@dataclass(frozen=True)
+class CellStyle:
+    """A fixed style on an area (dashboard titles and section headers)."""
+
+    area: Area
+    fill: str = ""
+    font: str = ""
+    bold: bool = False
+    size: int = 0  # font size in points; 0: unchanged
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of the values in `values_col` labelled by `labels_col`, rows `first_row`..`last_row`."""
+
+    title: str
+    kind: str  # "bar" (horizontal bars) or "pie"
+    labels_col: int
+    values_col: int
+    first_row: int
+    last_row: int
+    anchor_row: int  # the chart's top-left cell
+    anchor_col: int
+    width: int  # pixels
+    height: int
+    colours: tuple[str, ...] = ()  # per label (pie slices, bars), empty: the tool's own
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """Everything about how a sheet looks, as data.
+
+    `owned_cols` are the columns whose formatting the layout manages: re-applying a layout
+    resets them (and only them; columns staff added keep their own). `protected` areas warn,
+    without blocking, whoever types there. `mark` identifies this exact layout: a backend stores
+    it with the sheet and the core compares it, next run, to decide whether to apply again.
+    """
+
+    rows: int  # the data ranges (filter, dropdowns, colours, protection) end at this row
+    width: int  # columns in use (the filter spans them all)
+    owned_cols: tuple[int, ...] = ()
+    frozen_rows: int = 0
+    frozen_cols: int = 0
+    header_filter: bool = False
+    header_height: int = 0  # pixels; 0: unchanged
+    columns: tuple[ColumnLayout, ...] = ()
+    dropdowns: tuple[Dropdown, ...] = ()
+    colours: tuple[ColourRule, ...] = ()
+    protected: tuple[Area, ...] = ()
+    protection_note: str = ""
+    styles: tuple[CellStyle, ...] = ()
+    row_rules: tuple[RowRule, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    mark: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class CellWrite:
     """One value to write. Rows and columns are 1-based; strings are always written as text.
@@ -222,6 +346,7 @@ class SheetWrite:
 
     `expected_keys` maps each existing row that `cells` touch to the key (ID) the plan read in
     column `key_col`; a backend that can see concurrent edits checks them before writing.
+    `layout`, when set, is applied with the cells and its mark stored with the sheet.
     """
 
     sheet: str
@@ -229,10 +354,11 @@ class SheetWrite:
     cells: tuple[CellWrite, ...] = ()
     key_col: int | None = None
     expected_keys: tuple[tuple[int, str], ...] = ()
+    layout: SheetLayout | None = None  # set when the sheet's layout must be (re)applied
 
     @property
     def empty(self) -> bool:
-        return not self.create and not self.cells
+        return not self.create and not self.cells and self.layout is None
 
 
 @dataclass(frozen=True)

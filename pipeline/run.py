@@ -5,17 +5,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import socket
+import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
-from pipeline.adapters.mail import PermanentFailure, TemporaryFailure, Transport
+from pipeline import logs
+from pipeline.adapters.mail import (
+    PermanentFailure,
+    SendPacer,
+    ServerUnavailable,
+    TemporaryFailure,
+    Transport,
+    UncertainDelivery,
+)
 from pipeline.adapters.sheets import Spreadsheet, Table
-from pipeline.adapters.state import StateStore
-from pipeline.config import Settings
+from pipeline.adapters.state import QueuedMessage, StateStore
+from pipeline.config import EmailSettings, Settings
 from pipeline.core.cohort import (
     Evaluation,
     LedgerEntry,
@@ -24,20 +37,110 @@ from pipeline.core.cohort import (
     fr_stamp,
     plan_outputs,
 )
+from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
 from pipeline.core.sheetplan import plan_append
-from pipeline.errors import PipelineError, SheetError
+from pipeline.errors import (
+    LockHeldError,
+    MailError,
+    PipelineError,
+    SheetError,
+    SheetMovedError,
+)
 from pipeline.model import Anomaly, Cell, Reason, SheetWrite, Template, WritePlan
 
 log = logging.getLogger("diplomates.run")
 
 JOURNAL_HEADERS = (
     "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
-    "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec", "Exécution",
+    "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
+    "Courriels en attente", "Courriels incertains", "Exécution",
 )  # fmt: skip
 COUNT_KEYS = (
     "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
+    "emails_waiting", "emails_uncertain",
 )  # fmt: skip
-LOCK_LEASE = timedelta(minutes=30)
+# The run lock's lease; renewed at every boundary step, so only a dead run's lease runs out.
+LOCK_LEASE = timedelta(minutes=10)
+# A run stops sending (the rest waits for the next run) after this long (the lease is renewed
+# before each message).
+SEND_BUDGET = timedelta(minutes=10)
+# Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
+# cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
+# only: a run never stops between handing a message to the transport and writing the ledger.
+BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
+INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
+CRASH_ENV = "DIPLOMATES_CRASH_AT"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class RunInterrupted(PipelineError):
+    """A stop was asked (SIGTERM, SIGINT): the run ended cleanly before `step`."""
+
+    exit_code = 0
+
+    def __init__(self, step: str) -> None:
+        super().__init__(
+            f"stopped on request before step '{step}'; nothing is half done and the next run "
+            "carries on"
+        )
+        self.step = step
+
+
+class LeaseLostError(LockHeldError):
+    """This run's lease ran out and another run took the lock over: this one stops at once."""
+
+
+class CrashHook:
+    """For the crash test harness only: `DIPLOMATES_CRASH_AT=<step>:<n>[:KILL|TERM]` makes the
+    process SIGKILL itself (or send itself SIGTERM) the n-th time it reaches `step`."""
+
+    def __init__(self, spec: str | None) -> None:
+        self.step: str | None = None
+        self.count = 0
+        self.signal = signal.SIGKILL
+        self.seen = 0
+        if not spec:
+            return
+        step, _, rest = spec.partition(":")
+        count, _, kind = rest.partition(":")
+        signals = {"": signal.SIGKILL, "KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
+        if step not in BOUNDARY_STEPS + INNER_STEPS or not count.isdigit() or kind not in signals:
+            raise PipelineError(
+                f"{CRASH_ENV}='{spec}' is not <step>:<n>[:KILL|TERM] with a step among "
+                f"{', '.join(BOUNDARY_STEPS + INNER_STEPS)}; unset it (it is for tests only)"
+            )
+        self.step, self.count, self.signal = step, int(count), signals[kind]
+
+    def reached(self, step: str, stop: threading.Event | None) -> None:
+        if step != self.step:
+            return
+        self.seen += 1
+        if self.seen != self.count:
+            return
+        logs.flush()
+        os.kill(os.getpid(), self.signal)
+        if stop is not None:  # SIGTERM: the handler runs in the main thread; let it catch up
+            stop.wait(10)
+
+
+@dataclass
+class _Lease:
+    holder: str
+    renewed: datetime
+
+
+def safe_error(exc: BaseException) -> str:
+    """An error as logs and alerts may show it: our own messages (written for operators, no
+    personal data), else only the exception's type and where it was raised."""
+    if isinstance(exc, PipelineError):
+        return str(logs.scrub(str(exc)))
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+    return f"unexpected {type(exc).__name__}{where}"
 
 
 @dataclass
@@ -80,42 +183,56 @@ def open_transport(settings: Settings) -> Transport:
 
         assert settings.email.outbox is not None
         return OutboxTransport(settings.email.outbox)
-    raise PipelineError(
-        f"email.transport '{settings.email.transport}' is not available in this version; "
-        'use transport = "outbox"'
-    )
+    from pipeline.adapters.smtp import SmtpTransport
+
+    return SmtpTransport.from_settings(settings.email)
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """5 min, 10 min, 20 min … capped at 6 h."""
-    delay: timedelta = min(timedelta(minutes=5) * 2 ** max(attempts - 1, 0), timedelta(hours=6))
+def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
+    """After `attempts` tries: 5 min, 10 min, 20 min … capped at 6 h (bounds from `email`)."""
+    first = timedelta(minutes=email.retry_first_delay_minutes if email else 5)
+    cap = timedelta(hours=email.retry_max_delay_hours if email else 6)
+    delay: timedelta = min(first * 2 ** min(max(attempts - 1, 0), 30), cap)
     return delay
 
 
-def ledger_anomalies(ledger: Sequence[LedgerEntry], evaluation: Evaluation) -> list[Anomaly]:
+def ledger_anomalies(
+    ledger: Sequence[LedgerEntry], evaluation: Evaluation, config: str = "CONFIG"
+) -> list[Anomaly]:
+    """`courriel_rejete` / `envoi_incertain` rows for staff: one per person and reason, giving
+    the server's reply and the command that resends the message on purpose."""
     people = {p.id: p for p in evaluation.people}
-    found = []
-    for entry in ledger:
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value)):
         if entry.state not in ("failed", "incertain"):
             continue
-        person = people.get(entry.person_id)
+        resend = (
+            f"diplomates resend --config {config} --person {entry.person_id} "
+            f"--template {entry.template.value}"
+        )
+        reply = " ".join((entry.error or "").split())
         if entry.state == "failed":
-            reason = Reason.COURRIEL_REJETE
+            said = f" (réponse du serveur : {reply})" if reply else ""
             text = (
                 f"Le serveur de messagerie a refusé définitivement le courriel "
-                f"« {entry.template.value} » : vérifiez l'adresse e-mail."
+                f"« {entry.template.value} »{said} : vérifiez l'adresse e-mail. S'il faut le "
+                f"renvoyer tel quel : {resend}"
             )
         else:
-            reason = Reason.ENVOI_INCERTAIN
             text = (
                 f"L'envoi du courriel « {entry.template.value} » a été interrompu : il est peut-être "
-                "parti, peut-être pas. Il ne sera pas renvoyé automatiquement."
+                "parti, peut-être pas. Il ne sera pas renvoyé automatiquement ; pour le renvoyer "
+                f"après vérification auprès de la personne : {resend}"
             )
+        grouped.setdefault((entry.state, entry.person_id), []).append(text)
+    found = []
+    for (state, person_id), texts in grouped.items():
+        person = people.get(person_id)
         found.append(
             Anomaly(
-                reason=reason,
-                explanation=text,
-                person_id=entry.person_id,
+                reason=Reason.COURRIEL_REJETE if state == "failed" else Reason.ENVOI_INCERTAIN,
+                explanation=" / ".join(texts),
+                person_id=person_id,
                 person=person.display_name if person else "",
                 authority=person.authority if person else "",
             )
@@ -134,12 +251,23 @@ class Runner:
         transport: Transport | None = None,
         store: StateStore | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
+        on_step: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self.spreadsheet = spreadsheet or open_spreadsheet(settings)
         self._transport = transport
         self.store = store or StateStore(settings.state.url)
         self.clock = clock
+        self.sleep = sleep  # pacing for email.max_per_minute; injected so tests use no real time
+        self.monotonic = monotonic
+        self.stop = stop  # set by a SIGTERM handler: the run ends at the next boundary step
+        self.on_step = on_step  # tests: called at every named step
+        self.crash = CrashHook(os.environ.get(CRASH_ENV))
+        self.report: RunReport | None = None
+        self._lease: _Lease | None = None
 
     @property
     def transport(self) -> Transport:
@@ -168,75 +296,178 @@ class Runner:
     def run(self, now: datetime | None = None, dry_run: bool = False) -> RunReport:
         started = self.clock()
         now = now or started
-        holder = f"{socket.gethostname()}:{os.getpid()}"
+        holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         if not dry_run:
             self.store.acquire_lock(holder, started, LOCK_LEASE)
-        run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
-        report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
+            self._lease = _Lease(holder, started)
+        try:
+            run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
+            report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
+            with logs.run_context(run_id):
+                self._run_recorded(report, now, dry_run)
+            return report
+        finally:
+            lease, self._lease = self._lease, None
+            if lease is not None:
+                self.store.release_lock(lease.holder)
+
+    def checkpoint(self, step: str) -> None:
+        """A run reaches the named `step`: logs carry its name, the crash harness may kill the
+        process here; at a boundary the lease is renewed and a requested stop ends the run."""
+        logs.set_step(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        self.crash.reached(step, self.stop)
+        if step not in BOUNDARY_STEPS:
+            return
+        self._heartbeat(step)
+        if self.stop is not None and self.stop.is_set():
+            raise RunInterrupted(step)
+
+    def _heartbeat(self, step: str) -> None:
+        lease = self._lease
+        if lease is None:
+            return
+        now = self.clock()
+        if now - lease.renewed < LOCK_LEASE / 5:
+            return
+        if not self.store.renew_lock(lease.holder, now, LOCK_LEASE):
+            self._lease = None
+            raise LeaseLostError(
+                "this run's lock lease ran out and another run took the lock over; it stopped "
+                f"before step '{step}' so that two runs never work at once"
+            )
+        lease.renewed = now
+        log.debug("lease renewed", extra={"until": (now + LOCK_LEASE).isoformat()})
+
+    def _run_recorded(self, report: RunReport, now: datetime, dry_run: bool) -> None:
         tick = time.monotonic()
+        log.info("run started", extra={"as_of": now.isoformat(), "dry_run": dry_run})
         try:
             self._run(report, now, dry_run)
+        except RunInterrupted as exc:
+            report.outcome = "interrupted"
+            if not dry_run:
+                self.store.finish_run(
+                    report.run_id, self.clock(), report.outcome, report.counts, str(exc)
+                )
+                if report.counts["emails_sent"] or report.counts["emails_failed"]:
+                    self._journal_alone(report, now, tick, "Interrompu")  # it changed something
+            log.warning("run stopped on request", extra={"counts": report.counts})
+            raise
         except BaseException as exc:
             report.outcome = "failed"
+            log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
             if not dry_run:
-                self._record_failure(report, now, tick, exc)
+                journal = not isinstance(exc, LeaseLostError)  # the sheet is the new holder's
+                self._record_failure(report, now, tick, exc, journal=journal)
+                self._alert(report, exc)
             raise
-        else:
-            report.outcome = "success" if report.changed else "idle"
-            if not dry_run:
-                self.store.finish_run(run_id, self.clock(), report.outcome, report.counts)
-        finally:
-            if not dry_run:
-                self.store.release_lock(holder)
-        return report
+        report.outcome = "success" if report.changed else "idle"
+        if not dry_run:
+            self.checkpoint("record")
+            self.store.finish_run(report.run_id, self.clock(), report.outcome, report.counts)
+            self.checkpoint("release")
+        seconds = round(time.monotonic() - tick, 3)
+        log.info(
+            "run finished",
+            extra={"outcome": report.outcome, "seconds": seconds, "counts": report.counts},
+        )
 
     def _run(self, report: RunReport, now: datetime, dry_run: bool) -> None:
         settings = self.settings
         cohort = settings.cohort.name
         tick = time.monotonic()
         if not dry_run:
+            self.checkpoint("recover")
+            abandoned = self.store.mark_abandoned_runs(report.run_id)
+            if abandoned:
+                log.warning(
+                    "%d earlier run(s) stopped without finishing (killed?): marked crashed",
+                    len(abandoned), extra={"crashed_runs": abandoned},
+                )  # fmt: skip
             interrupted = self.store.recover_interrupted(now)
             if interrupted:
                 log.warning(
                     "run %s: %d interrupted send(s) flagged incertain", report.run_id, interrupted
                 )
+        self.checkpoint("read")
         tables = self.read()
-        names = settings.sheets
+        self.checkpoint("evaluate")
         ledger = self.store.ledger(cohort)
-        evaluation = evaluate(
-            tables[names.responses],
-            tables[names.members],
-            tables.get(cohort),
-            ledger,
-            settings,
-            now,
-        )
+        evaluation = self._evaluate(tables, ledger, now)
         report.due = evaluation.due
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
             report.run_id, evaluation.rows_read, len(evaluation.people), len(evaluation.due),
         )  # fmt: skip
         if not dry_run:
+            self.checkpoint("queue")
             self._queue(evaluation, now)
             self._deliver(report, now)
+            self.checkpoint("plan")
             ledger = self.store.ledger(cohort)
-        anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation)
+        report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
+        if dry_run or report.plan.empty:
+            return
+        self.checkpoint("write")
+        try:
+            self.spreadsheet.write(report.plan)
+        except SheetMovedError as exc:
+            # Staff sorted, inserted or deleted rows after the read; nothing was written. Read
+            # again, re-plan with the current ledger and write once more; a second move fails
+            # the run with its error. What became due only now is queued by the next run.
+            log.warning("rows moved during the run: re-reading and re-planning once (%s)", exc)
+            self._heartbeat("write")  # a second read and write: keep the lease
+            tables = self.read()
+            ledger = self.store.ledger(cohort)
+            evaluation = self._evaluate(tables, ledger, now)
+            report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
+            if report.plan.empty:
+                return
+            self.spreadsheet.write(report.plan)
+        report.wrote = True
+
+    def _evaluate(
+        self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
+    ) -> Evaluation:
+        names = self.settings.sheets
+        return evaluate(
+            tables[names.responses],
+            tables[names.members],
+            tables.get(self.settings.cohort.name),
+            ledger,
+            self.settings,
+            now,
+            time_zone=getattr(self.spreadsheet, "time_zone", None),
+        )
+
+    def _plan(
+        self,
+        report: RunReport,
+        evaluation: Evaluation,
+        ledger: Sequence[LedgerEntry],
+        tables: dict[str, Table],
+        now: datetime,
+        tick: float,
+    ) -> WritePlan:
+        """The run's one write batch: output sheets, staff anomalies and a Journal row."""
+        settings = self.settings
+        config = str(settings.source) if settings.source else "CONFIG"
+        anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation, config)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
             anomalies, evaluation.due, evaluation.members,
         )  # fmt: skip
-        writes = plan_outputs(evaluation, ledger, tables, settings)
-        self._count(report, evaluation, writes, tables.get(cohort))
-        changed = any(not w.empty for w in writes) or report.counts["emails_sent"] > 0
-        changed = changed or report.counts["emails_failed"] > 0
+        mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
+        marks = self.spreadsheet.layout_marks()
+        writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
+        self._count(report, evaluation, writes, tables.get(settings.cohort.name))
+        changed = any(not w.empty for w in writes) or mailed
         if changed:
             end = now + timedelta(seconds=time.monotonic() - tick)
             writes.append(self._journal(tables, report, now, end, "Succès"))
-        report.plan = WritePlan(sheets=tuple(w for w in writes if not w.empty))
-        if dry_run or report.plan.empty:
-            return
-        self.spreadsheet.write(report.plan)
-        report.wrote = True
+        return WritePlan(sheets=tuple(w for w in writes if not w.empty))
 
     def _queue(self, evaluation: Evaluation, now: datetime) -> None:
         if not evaluation.due:
@@ -262,30 +493,100 @@ class Runner:
         self.store.enqueue(self.settings.cohort.name, items, now)
 
     def _deliver(self, report: RunReport, now: datetime) -> None:
+        """Send what is due, oldest first, within email.max_per_day / max_per_minute.
+
+        pending -> sending -> sent | retry (4xx, network; `failed` once the attempts run out) |
+        failed (5xx) | incertain (the connection broke after the data was handed over). What the
+        limits, the send budget or an unavailable server hold back stays queued for a later run.
+        """
         from email import message_from_bytes, policy
         from email.message import EmailMessage
 
+        email = self.settings.email
         queued = self.store.due(self.settings.cohort.name, now)
         if not queued:
             return
-        with self.transport as transport:
-            for message in queued:
-                parsed = message_from_bytes(message.raw, policy=policy.default)
-                assert isinstance(parsed, EmailMessage)
-                self.store.mark_sending(message, now)
-                try:
-                    transport.send(parsed, message.message_id)
-                except TemporaryFailure as exc:
-                    self.store.mark_retry(message, now, str(exc), retry_delay(message.attempts + 1))
-                    log.warning("run %s: message %s deferred", report.run_id, message.message_id)
-                    continue
-                except PermanentFailure as exc:
-                    self.store.mark_failed(message, now, str(exc))
-                    report.counts["emails_failed"] += 1
-                    log.warning("run %s: message %s refused", report.run_id, message.message_id)
-                    continue
-                self.store.mark_sent(message, now)
-                report.counts["emails_sent"] += 1
+        batch = queued
+        if email.max_per_day is not None:
+            room = max(email.max_per_day - self.store.sent_since(now - timedelta(days=1)), 0)
+            batch = queued[:room]
+            if len(batch) < len(queued):
+                log.warning(
+                    "run %s: email.max_per_day (%d) reached; %d message(s) wait for a later run",
+                    report.run_id, email.max_per_day, len(queued) - len(batch),
+                )  # fmt: skip
+        counts = report.counts
+        counts["emails_waiting"] += len(queued) - len(batch)
+        if not batch:
+            return
+        pacer = SendPacer(
+            email.max_per_minute, budget=SEND_BUDGET.total_seconds(),
+            clock=self.monotonic, sleep=self.sleep,
+        )  # fmt: skip
+        done = 0
+        try:
+            with self.transport as transport:
+                for message in batch:
+                    if not pacer.ready():
+                        log.warning(
+                            "run %s: sending budget used; %d message(s) wait for the next run",
+                            report.run_id, len(batch) - done,
+                        )  # fmt: skip
+                        break
+                    self.checkpoint("send")
+                    parsed = message_from_bytes(message.raw, policy=policy.default)
+                    assert isinstance(parsed, EmailMessage)
+                    self.store.mark_sending(message, now)
+                    done += 1
+                    self.checkpoint("send.transport")
+                    try:
+                        transport.send(parsed, message.message_id)
+                    except MailError:
+                        self.store.mark_unsent(message, now)  # nothing left: an operator's fix
+                        raise
+                    except UncertainDelivery as exc:
+                        self.store.mark_incertain(message, now, str(exc))
+                        counts["emails_uncertain"] += 1
+                        log.warning("run %s: message %s uncertain", report.run_id, message.id)
+                    except ServerUnavailable as exc:
+                        self._defer(report, message, now, exc)
+                        log.warning(
+                            "run %s: mail server unavailable (%s); %d message(s) wait",
+                            report.run_id, exc, len(batch) - done,
+                        )  # fmt: skip
+                        break
+                    except TemporaryFailure as exc:
+                        self._defer(report, message, now, exc)
+                    except PermanentFailure as exc:
+                        self.store.mark_failed(message, now, str(exc))
+                        counts["emails_failed"] += 1
+                        log.warning("run %s: message %s refused", report.run_id, message.id)
+                    else:
+                        self.checkpoint("send.ledger")
+                        self.store.mark_sent(message, now)
+                        counts["emails_sent"] += 1
+        except ServerUnavailable as exc:  # could not even connect: nothing was attempted
+            log.warning(
+                "run %s: mail server unavailable (%s); %d message(s) wait",
+                report.run_id, exc, len(batch) - done,
+            )  # fmt: skip
+        counts["emails_waiting"] += len(batch) - done
+
+    def _defer(
+        self, report: RunReport, message: QueuedMessage, now: datetime, exc: Exception
+    ) -> None:
+        """A temporary refusal: retry later with backoff, or `failed` once attempts run out."""
+        email = self.settings.email
+        attempts = message.attempts + 1
+        if attempts >= email.retry_max_attempts:
+            self.store.mark_failed(message, now, f"{exc} (après {attempts} tentatives)")
+            report.counts["emails_failed"] += 1
+            log.warning("run %s: message %s given up after %d attempts", report.run_id,
+                        message.id, attempts)  # fmt: skip
+            return
+        self.store.mark_retry(message, now, str(exc), retry_delay(attempts, email))
+        report.counts["emails_waiting"] += 1
+        log.warning("run %s: message %s deferred (attempt %d)", report.run_id, message.id, attempts)
 
     def _count(
         self,
@@ -316,18 +617,93 @@ class Runner:
         values += [report.counts[k] for k in COUNT_KEYS]
         values.append(report.run_id)
         name = self.settings.sheets.journal
-        return plan_append(name, tables.get(name), JOURNAL_HEADERS, values)
+        current = tables.get(name)
+        entry = plan_append(name, current, JOURNAL_HEADERS, values)
+        layout = journal_layout(header_after(current, entry), rows_after(current, entry))
+        return with_layout(entry, layout, self.spreadsheet.layout_marks())
 
     def _record_failure(
-        self, report: RunReport, now: datetime, tick: float, exc: BaseException
+        self,
+        report: RunReport,
+        now: datetime,
+        tick: float,
+        exc: BaseException,
+        journal: bool = True,
     ) -> None:
         error = str(exc) if isinstance(exc, PipelineError) else type(exc).__name__
         self.store.finish_run(report.run_id, self.clock(), "failed", report.counts, error)
-        try:  # best effort: staff see failed runs in the Journal too
+        if journal:  # staff see failed runs in the Journal too
+            self._journal_alone(report, now, tick, "Échec")
+
+    def _journal_alone(self, report: RunReport, now: datetime, tick: float, result: str) -> None:
+        """Best effort: one Journal row for a run that ended early (failed, interrupted)."""
+        try:
             name = self.settings.sheets.journal
             tables = dict(self.spreadsheet.read([name]))
             end = now + timedelta(seconds=time.monotonic() - tick)
-            entry = self._journal(tables, report, now, end, "Échec")
+            entry = self._journal(tables, report, now, end, result)
             self.spreadsheet.write(WritePlan(sheets=(entry,)))
         except Exception:
-            log.warning("run %s: could not record the failure in the Journal", report.run_id)
+            log.warning("run %s: could not record the run in the Journal", report.run_id)
+
+    def _alert(self, report: RunReport, exc: BaseException) -> None:
+        """Email a short alert (no personal data) to alerts.email: on the first failure after a
+        run that did not fail, then at most once a day while runs keep failing."""
+        address = self.settings.alerts.email
+        if not address:
+            return
+        today = self.clock().astimezone(PARIS).date()
+        previous = self.store.previous_outcome(report.run_id)
+        if (
+            previous is not None
+            and previous.outcome == "failed"
+            and previous.started_at.astimezone(PARIS).date() == today
+        ):
+            log.info("no alert: the previous run failed too, and an alert went out today")
+            return
+        message = alert_message(self.settings, report, safe_error(exc), logs.current_step())
+        try:
+            with self.transport as transport:
+                transport.send(message, f"alerte.{report.run_id}")
+        except Exception as error:  # the alert must never hide the run's own error
+            log.warning("the failure alert could not be sent", extra={"error": safe_error(error)})
+        else:
+            log.info("failure alert sent", extra={"to": "alerts.email"})
+
+
+def alert_message(
+    settings: Settings, report: RunReport, error: str, step: str | None
+) -> EmailMessage:
+    """The alert for a failed run: ids, counts and the error, never a participant's data."""
+    from email.headerregistry import Address
+    from email.utils import format_datetime, make_msgid
+
+    email = settings.email
+    started = report.now.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
+    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items() if v) or "aucun / none"
+    config = str(settings.source) if settings.source else "CONFIG"
+    host = f"{socket.gethostname()} (pid {os.getpid()})"
+    message = EmailMessage()
+    message["Subject"] = f"[{settings.programme.name}] Échec de l'exécution {report.run_id}"
+    message["From"] = Address(email.sender_name, addr_spec=email.sender)
+    message["To"] = settings.alerts.email or ""
+    message["Reply-To"] = email.reply_to
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(f"alerte.{report.run_id}", email.sender.split("@")[-1])
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-CUF-Alert"] = "run-failed"
+    message.set_content(
+        f"L'exécution {report.run_id} du pipeline « {settings.programme.name} » a échoué.\n\n"
+        f"Début (as of) : {started} (Europe/Paris)\n"
+        f"Étape / step : {step or '-'}\n"
+        f"Machine : {host}\n"
+        f"Erreur / error : {error}\n"
+        f"Compteurs / counts : {counts}\n\n"
+        "Les exécutions suivantes continuent selon le calendrier ; tant que l'échec se répète, "
+        "une seule alerte est envoyée par jour. Les courriels déjà envoyés sont dans le registre "
+        "(rien n'est envoyé deux fois).\n"
+        f"État / status : diplomates status --config {config}\n\n"
+        f"The run {report.run_id} failed at step '{step or '-'}': {error}. Later runs go on as "
+        "scheduled; one alert a day at most while failures repeat.\n"
+    )
+    return message

@@ -8,16 +8,20 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.adapters.sheets import Table
-from pipeline.model import WritePlan
+from pipeline.model import SheetLayout, WritePlan
 
 
 class MemorySpreadsheet:
-    """The Spreadsheet port over a dict of tables; counts reads and writes."""
+    """The Spreadsheet port over a dict of tables; counts reads and writes, keeps layouts."""
 
     def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
         self.tables: dict[str, Table] = {k: [list(r) for r in v] for k, v in (tables or {}).items()}
+        self.layouts: dict[str, SheetLayout] = {}  # the last layout applied to each sheet
         self.reads = 0
         self.writes = 0
+
+    def layout_marks(self) -> Mapping[str, str]:
+        return {name: layout.mark for name, layout in self.layouts.items() if name in self.tables}
 
     def describe(self) -> str:
         return "memory spreadsheet"
@@ -32,6 +36,8 @@ class MemorySpreadsheet:
         self.writes += 1
         for change in plan.sheets:
             table = self.tables.setdefault(change.sheet, [])
+            if change.layout is not None:
+                self.layouts[change.sheet] = change.layout
             for cell in change.cells:
                 while len(table) < cell.row:
                     table.append([])

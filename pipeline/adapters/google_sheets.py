@@ -8,9 +8,9 @@ The number of API calls does not depend on the number of rows:
   guessed from formatted strings.
 - `write`: the same metadata call, one `values:batchGet` of the key columns to check that every
   target row still holds the ID the plan read (staff may sort or insert rows while a run is in
-  flight), at most one `spreadsheets.batchUpdate` (new sheets, grid growth), then one
-  `values:batchUpdate` with `valueInputOption=RAW` (split only past ~2 MB). An empty plan makes
-  no call at all.
+  flight), at most one `spreadsheets.batchUpdate` (new sheets, grid growth, and the layouts the
+  plan carries: see google_layout.py), then one `values:batchUpdate` with `valueInputOption=RAW`
+  (split only past ~2 MB). An empty plan makes no call at all.
 
 Every call goes through one guarded gspread HTTP client: the configured endpoint, explicit
 connect and read timeouts, a client-side token bucket under the 60 requests per minute per user
@@ -31,6 +31,7 @@ import random
 import re
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -38,6 +39,13 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pipeline.adapters.google_layout import (
+    DETAIL_FIELDS,
+    MARK_FIELDS,
+    Existing,
+    existing,
+    layout_requests,
+)
 from pipeline.adapters.sheets import Table, cell_text
 from pipeline.errors import ConfigError, SheetError, SheetMovedError
 from pipeline.model import Cell, CellWrite, SheetWrite, WritePlan
@@ -435,6 +443,7 @@ class _SheetInfo:
     sheet_id: int
     rows: int
     columns: int
+    layout: Existing = Existing()  # the layout mark, and what a new layout would replace
 
 
 @dataclass(frozen=True)
@@ -508,6 +517,7 @@ class GoogleSpreadsheet:
             credentials, self._guard, (self.connect_timeout, self.read_timeout)
         )
         self.time_zone: str | None = None  # the spreadsheet's own, known after the first call
+        self._marks: dict[str, str] = {}  # layout marks found by the last read
 
     @classmethod
     def from_settings(
@@ -576,6 +586,11 @@ class GoogleSpreadsheet:
             return {}
         with self._translated("reading the spreadsheet", "nothing was written"):
             meta = self._metadata()
+            self._marks = {
+                name: info.layout.mark
+                for name, info in meta.sheets.items()
+                if info.layout.mark is not None
+            }
             present = [name for name in wanted if name in meta.sheets]
             if not present:
                 return {}
@@ -599,13 +614,18 @@ class GoogleSpreadsheet:
             for name, value_range in zip(present, ranges, strict=True)
         }
 
+    def layout_marks(self) -> Mapping[str, str]:
+        """Layout marks (sheet developer metadata) seen by the last read's metadata call."""
+        return dict(self._marks)
+
     def write(self, plan: WritePlan) -> None:
-        """Apply the plan: check the key columns, create or grow sheets, write every cell as RAW."""
+        """Apply the plan: check the key columns, create or grow sheets, apply layouts, write
+        every cell as RAW."""
         sheets = _merge(plan.sheets)
         if not sheets:
             return
         with self._translated("preparing the write", "nothing was written"):
-            meta = self._metadata()
+            meta = self._metadata(detail=any(sheet.layout is not None for sheet in sheets))
             self._check_sheets_exist(sheets, meta)
             self._verify_keys(sheets, meta)
             self._restructure(sheets, meta)
@@ -626,18 +646,20 @@ class GoogleSpreadsheet:
 
     # -- calls --
 
-    def _metadata(self) -> _Metadata:
-        reply = self._http.fetch_sheet_metadata(
-            self.spreadsheet_id, params={"fields": METADATA_FIELDS}
-        )
+    def _metadata(self, detail: bool = False) -> _Metadata:
+        """Sheet properties and layout marks; with `detail`, also what a layout replaces."""
+        fields = ",".join((METADATA_FIELDS, MARK_FIELDS) + ((DETAIL_FIELDS,) if detail else ()))
+        reply = self._http.fetch_sheet_metadata(self.spreadsheet_id, params={"fields": fields})
         sheets: dict[str, _SheetInfo] = {}
         for sheet in reply.get("sheets", []):
             props = sheet.get("properties", {})
             grid = props.get("gridProperties", {})
+            columns = int(grid.get("columnCount", 0))
             sheets[str(props.get("title", ""))] = _SheetInfo(
                 sheet_id=int(props.get("sheetId", 0)),
                 rows=int(grid.get("rowCount", 0)),
-                columns=int(grid.get("columnCount", 0)),
+                columns=columns,
+                layout=existing(sheet, columns),
             )
         zone = reply.get("properties", {}).get("timeZone")
         self.time_zone = zone if isinstance(zone, str) else None
@@ -730,7 +752,7 @@ class GoogleSpreadsheet:
         """
         from gspread.exceptions import APIError
 
-        structure = _structure_requests(sheets, meta)
+        structure = _batch_requests(sheets, meta)
         if not structure:
             return
         try:
@@ -739,7 +761,7 @@ class GoogleSpreadsheet:
             message = str(exc.error.get("message", "")) if isinstance(exc.error, Mapping) else ""
             if _status(exc) != 400 or "already exists" not in message:
                 raise
-            remaining = _structure_requests(sheets, self._metadata())
+            remaining = _batch_requests(sheets, self._metadata(detail=True))
             if remaining:
                 self._http.batch_update(self.spreadsheet_id, {"requests": remaining})
 
@@ -921,31 +943,67 @@ def _merge(sheets: Iterable[SheetWrite]) -> list[SheetWrite]:
             cells=before.cells + sheet.cells,
             key_col=before.key_col if before.key_col is not None else sheet.key_col,
             expected_keys=before.expected_keys + sheet.expected_keys,
+            layout=sheet.layout if sheet.layout is not None else before.layout,
         )
     return list(merged.values())
 
 
-def _structure_requests(sheets: Sequence[SheetWrite], meta: _Metadata) -> list[dict[str, Any]]:
-    """addSheet for missing sheets, appendDimension where cells fall outside the grid."""
+def _batch_requests(sheets: Sequence[SheetWrite], meta: _Metadata) -> list[dict[str, Any]]:
+    """The write's one batchUpdate: structure first, then the layouts."""
+    ids = _new_sheet_ids(sheets, meta)
+    requests = _structure_requests(sheets, meta, ids)
+    for sheet in sheets:
+        if sheet.layout is None:
+            continue
+        info = meta.sheets.get(sheet.sheet)
+        sheet_id = info.sheet_id if info is not None else ids[sheet.sheet]
+        before = info.layout if info is not None else Existing()
+        requests += layout_requests(sheet_id, sheet.layout, before)
+    return requests
+
+
+def _new_sheet_ids(sheets: Sequence[SheetWrite], meta: _Metadata) -> dict[str, int]:
+    """Ids for the sheets this batch adds with a layout: its requests must name the new sheet.
+
+    Derived from the title (stable across a retried batch), never one already in use.
+    """
+    taken = {info.sheet_id for info in meta.sheets.values()}
+    ids: dict[str, int] = {}
+    for sheet in sheets:
+        if sheet.layout is None or sheet.sheet in meta.sheets:
+            continue
+        candidate = zlib.crc32(sheet.sheet.encode("utf-8")) % (2**31 - 2) + 1
+        while candidate in taken:
+            candidate = candidate % (2**31 - 2) + 1
+        taken.add(candidate)
+        ids[sheet.sheet] = candidate
+    return ids
+
+
+def _structure_requests(
+    sheets: Sequence[SheetWrite], meta: _Metadata, ids: Mapping[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """addSheet for missing sheets, appendDimension where cells or a layout's data ranges fall
+    outside the grid."""
     requests: list[dict[str, Any]] = []
     for sheet in sheets:
-        rows = max((cell.row for cell in sheet.cells), default=1)
-        columns = max((cell.col for cell in sheet.cells), default=1)
+        layout = sheet.layout
+        rows = max([cell.row for cell in sheet.cells] + [layout.rows if layout else 1])
+        columns = max([cell.col for cell in sheet.cells] + [layout.width if layout else 1])
+        if layout is not None:
+            columns = max([columns] + [c.anchor_col for c in layout.charts])
         info = meta.sheets.get(sheet.sheet)
         if info is None:
-            requests.append(
-                {
-                    "addSheet": {
-                        "properties": {
-                            "title": sheet.sheet,
-                            "gridProperties": {
-                                "rowCount": max(rows, NEW_SHEET_ROWS),
-                                "columnCount": max(columns, NEW_SHEET_COLUMNS),
-                            },
-                        }
-                    }
-                }
-            )
+            properties: dict[str, Any] = {
+                "title": sheet.sheet,
+                "gridProperties": {
+                    "rowCount": max(rows, NEW_SHEET_ROWS),
+                    "columnCount": max(columns, NEW_SHEET_COLUMNS),
+                },
+            }
+            if ids and sheet.sheet in ids:
+                properties["sheetId"] = ids[sheet.sheet]
+            requests.append({"addSheet": {"properties": properties}})
             continue
         for dimension, needed, have in (
             ("ROWS", rows, info.rows),

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline.adapters.sheets import Table, cell_text
+from pipeline.adapters.xlsx_layout import apply_layout, read_marks
 from pipeline.errors import SheetError, SheetMovedError
 from pipeline.model import WritePlan
 
@@ -24,6 +25,7 @@ class LocalWorkbook:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._read_stamp: int | None = None
+        self._marks: dict[str, str] = {}
 
     def describe(self) -> str:
         return f"workbook {self.path}"
@@ -46,6 +48,7 @@ class LocalWorkbook:
             raise SheetError(f"workbook {self.path} cannot be read: {exc}") from None
         try:
             present = set(workbook.sheet_names)
+            self._marks = read_marks(self.path)
             tables: dict[str, Table] = {}
             for name in names:
                 if name not in present:
@@ -55,6 +58,9 @@ class LocalWorkbook:
             return tables
         finally:
             workbook.close()
+
+    def layout_marks(self) -> Mapping[str, str]:
+        return dict(self._marks)
 
     def write(self, plan: WritePlan) -> None:
         if plan.empty:
@@ -85,6 +91,8 @@ class LocalWorkbook:
                     cell.data_type = "s"  # text, never a formula, whatever it starts with
                 else:
                     cell.value = write.value
+            if change.layout is not None:
+                apply_layout(sheet, change.layout)
         folder = self.path.parent
         handle, temp = tempfile.mkstemp(prefix=".diplomates-", suffix=".xlsx", dir=folder)
         os.close(handle)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections import deque
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -15,8 +17,17 @@ class TemporaryFailure(Exception):
     """The message was not accepted this time (4xx reply, network trouble); try again later."""
 
 
+class ServerUnavailable(TemporaryFailure):
+    """The server cannot be reached or will not talk now: the rest of the batch waits too."""
+
+
 class PermanentFailure(Exception):
     """The server refused the message for good (5xx reply); never retried."""
+
+
+class UncertainDelivery(Exception):
+    """The connection broke after the whole message was handed over, before the server's answer:
+    it may or may not have been accepted, so it is never resent automatically."""
 
 
 class Transport(Protocol):
@@ -65,3 +76,45 @@ class OutboxTransport:
         except OSError as exc:
             Path(temp).unlink(missing_ok=True)
             raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
+
+
+class SendPacer:
+    """At most `per_minute` sends in any 60 s window, by waiting; never waits past `budget` s.
+
+    `clock` (monotonic seconds) and `sleep` are injected, so tests pace without real time.
+    `ready()` waits if needed and returns True when the next message may go now, or False when
+    the next slot lies beyond the budget (that message and the rest wait for a later run).
+    """
+
+    def __init__(
+        self,
+        per_minute: int | None,
+        *,
+        budget: float,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+    ) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.sleep = sleep
+        self.deadline = clock() + budget
+        self.recent: deque[float] = deque()
+        self.waited = 0.0
+
+    def ready(self) -> bool:
+        now = self.clock()
+        if now > self.deadline:
+            return False
+        if self.per_minute is not None:
+            while self.recent and self.recent[0] <= now - 60:
+                self.recent.popleft()
+            if len(self.recent) >= self.per_minute:
+                wake = self.recent[0] + 60
+                if wake > self.deadline:
+                    return False
+                self.sleep(wake - now)
+                self.waited += wake - now
+                now = max(self.clock(), wake)
+                self.recent.popleft()
+            self.recent.append(now)
+        return True

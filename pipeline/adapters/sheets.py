@@ -22,7 +22,13 @@ class Spreadsheet(Protocol):
         ...
 
     def write(self, plan: WritePlan) -> None:
-        """Apply the whole plan in one batch (create missing sheets, then write cells as text)."""
+        """Apply the whole plan in one batch (create missing sheets, write cells as text, apply
+        the layouts it carries and store each layout's mark with its sheet)."""
+        ...
+
+    def layout_marks(self) -> Mapping[str, str]:
+        """The layout mark stored with each sheet, as the last `read` found them (sheet name ->
+        mark; a sheet without a mark is absent). Costs no extra call."""
         ...
 
     def describe(self) -> str:

@@ -6,9 +6,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings
 from pipeline.core.geo import department_code, region_of
+from pipeline.core.layout import (
+    cohort_layout,
+    dashboard_layout,
+    header_after,
+    review_layout,
+    rows_after,
+    with_layout,
+)
 from pipeline.core.matching import MemberIndex, build_index, match_authority, match_key
 from pipeline.core.messages import due_messages
 from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
@@ -57,6 +66,7 @@ class LedgerEntry:
     template: Template
     state: str  # pending, sending, sent, retry, failed, incertain
     at: datetime | None
+    error: str | None = None  # the mail server's last reply, for `failed` and `incertain`
 
 
 @dataclass(frozen=True)
@@ -124,7 +134,7 @@ def read_members(table: Table, sheet: str) -> list[Member]:
 
 
 def read_responses(
-    table: Table, settings: Settings, now: datetime
+    table: Table, settings: Settings, now: datetime, time_zone: str | None = None
 ) -> tuple[int, list[Response], list[Anomaly]]:
     """Every non-blank source row becomes a Response or rejection anomalies.
 
@@ -137,11 +147,12 @@ def read_responses(
             "Check [sheets].responses in the config file."
         )
     columns = locate_columns(table[0], settings.columns.aliases, sheet)
+    zone = ZoneInfo(time_zone) if time_zone else PARIS
     responses: list[Response] = []
     anomalies: list[Anomaly] = []
     read = 0
     for number, cells in enumerate(table[1:], start=2):
-        result = parse_row(number, cells, columns)
+        result = parse_row(number, cells, columns, zone)
         if result is None:
             continue
         if result.response is not None and result.response.submitted_at > now:
@@ -183,9 +194,14 @@ def evaluate(
     settings: Settings,
     now: datetime,
     index: MemberIndex | None = None,
+    time_zone: str | None = None,
 ) -> Evaluation:
-    """Everything a run decides, before any write or send."""
-    rows_read, responses, anomalies = read_responses(responses_table, settings, now)
+    """Everything a run decides, before any write or send.
+
+    `time_zone` is the spreadsheet's own (Google Sheets reports it); timestamps without an offset
+    are read in it. None means Europe/Paris.
+    """
+    rows_read, responses, anomalies = read_responses(responses_table, settings, now, time_zone)
     members = read_members(members_table, settings.sheets.members)
     index = index or build_index(members)
     people = merge_people(responses)
@@ -282,8 +298,21 @@ def review_rows(anomalies: Sequence[Anomaly]) -> list[dict[str, Cell]]:
     ]
 
 
-def dashboard_grid(evaluation: Evaluation, settings: Settings) -> list[list[Cell]]:
-    """Counts by Statut, Éligibilité, type of collectivité and région."""
+UPDATED = "Dernière mise à jour"
+
+
+def _label_order(label: str) -> tuple[bool, str]:
+    """Alphabetical, accents ignored (Île-de-France among the I), "Non précisé·e" last."""
+    return label.startswith("Non précis"), fold(label)
+
+
+def dashboard_grid(
+    evaluation: Evaluation, settings: Settings, updated: str = ""
+) -> list[list[Cell]]:
+    """Key figures, then counts by Statut, Éligibilité, type of collectivité and région.
+
+    `updated` is the date of the last run that changed something (see `plan_outputs`).
+    """
     people = evaluation.people
     placements = evaluation.placements
     status = Counter(placements[p.id].status.value for p in people)
@@ -304,18 +333,20 @@ def dashboard_grid(evaluation: Evaluation, settings: Settings) -> list[list[Cell
     placed = status.get(Status.INSCRIT.value, 0) + status.get(Status.PROPOSE.value, 0)
     grid: list[list[Cell]] = [
         [f"{settings.programme.name} — {settings.cohort.name}", ""],
+        [UPDATED, updated],
         ["Personnes", len(people)],
         ["Places", settings.cohort.capacity],
         ["Places restantes", max(settings.cohort.capacity - placed, 0)],
         ["Liste d'attente", status.get(Status.LISTE_ATTENTE.value, 0)],
+        ["Nouvel·les élu·es", sum(1 for p in people if p.is_new_elected)],
         ["Points à vérifier", len({a.key for a in evaluation.anomalies})],
         ["", ""],
     ]
     sections: list[tuple[str, list[str], Counter[str]]] = [
         ("Statut", [s.value for s in Status], status),
         ("Éligibilité", [e.value for e in Eligibility], eligibility),
-        ("Type de collectivité", sorted(kinds), kinds),
-        ("Région", sorted(regions), regions),
+        ("Type de collectivité", sorted(kinds, key=_label_order), kinds),
+        ("Région", sorted(regions, key=_label_order), regions),
     ]
     for title, order, counts in sections:
         grid.append([title, "Nombre"])
@@ -328,33 +359,61 @@ def dashboard_grid(evaluation: Evaluation, settings: Settings) -> list[list[Cell
     return grid[:-1]
 
 
+def shown_update(table: Table | None) -> str:
+    """The last-update date the dashboard shows now (empty when none)."""
+    for line in table or ():
+        if line and line[0] == UPDATED:
+            return line[1] if len(line) > 1 else ""
+    return ""
+
+
 def plan_outputs(
     evaluation: Evaluation,
     ledger: Sequence[LedgerEntry],
     tables: Mapping[str, Table],
     settings: Settings,
+    marks: Mapping[str, str] | None = None,
+    stamp: str = "",
+    activity: bool = False,
 ) -> list[SheetWrite]:
-    """Writes for the cohort sheet, `À vérifier` and `Tableau de bord` (Journal is the run's)."""
+    """Writes for the cohort sheet, `À vérifier` and `Tableau de bord` (Journal is the run's).
+
+    Each write carries its sheet's layout when the layout mark read with the sheet (`marks`)
+    is not the current one (core/layout.py). The dashboard shows `stamp` as its last update when
+    this run changes anything, in these sheets or elsewhere (`activity`: mail was sent); else the
+    date it shows stays, so an idle run plans nothing.
+    """
     names = settings.sheets
+    current = tables.get(settings.cohort.name)
     cohort = plan_keyed(
         settings.cohort.name,
-        tables.get(settings.cohort.name),
+        current,
         COHORT_HEADERS,
         COHORT_OWNED,
         cohort_rows(evaluation, ledger),
         key=ID,
     )
+    layout = cohort_layout(header_after(current, cohort), rows_after(current, cohort))
+    cohort = with_layout(cohort, layout, marks)
+    current = tables.get(names.review)
     review = plan_keyed(
         names.review,
-        tables.get(names.review),
+        current,
         REVIEW_HEADERS,
         REVIEW_HEADERS,
         review_rows(evaluation.anomalies),
         key=REVIEW_KEY,
     )
-    dashboard = plan_grid(
-        names.dashboard,
-        tables.get(names.dashboard),
-        dashboard_grid(evaluation, settings),
+    review = with_layout(
+        review, review_layout(header_after(current, review), rows_after(current, review)), marks
     )
+    current = tables.get(names.dashboard)
+
+    def board(updated: str) -> SheetWrite:
+        grid = dashboard_grid(evaluation, settings, updated)
+        return with_layout(plan_grid(names.dashboard, current, grid), dashboard_layout(grid), marks)
+
+    dashboard = board(shown_update(current))
+    if stamp and (activity or not (cohort.empty and review.empty and dashboard.empty)):
+        dashboard = board(stamp)
     return [cohort, review, dashboard]

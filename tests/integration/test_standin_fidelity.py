@@ -13,12 +13,14 @@ What the replay does not take from the stand-in, said explicitly:
   1000 x 26); `files.delete` drops it; `files.get` (modification times) is skipped. A
   spreadsheet used without a recorded creation is seeded the same way when first used; one
   first answered 403 is seeded as not shared with the caller; one answered 404 is not seeded.
-- Sheet ids of sheets added by `addSheet` are random at Google and at the stand-in: each recorded
-  id is mapped to the stand-in's id when the addSheet reply arrives, requests are rewritten with
-  the stand-in's ids and replies compared with the recorded ids. Nothing else is ignored: the
-  Sheets API v4 replies here carry no etag or timestamp.
+- Ids Google picks at random (sheets added by `addSheet`, ranges added by `addProtectedRange`)
+  are random at the stand-in too: each recorded id is mapped to the stand-in's id when the reply
+  that creates it arrives, requests are rewritten with the stand-in's ids and replies compared
+  with the recorded ids. Nothing else is ignored: the Sheets API v4 replies here carry no etag
+  or timestamp.
 - Credentials were filtered out of the recordings; the replay authenticates with a token the
-  stand-in issued for a test service account.
+  stand-in issued for the service account that made the recordings (its address shows in
+  replies: the editors of a protected range).
 
 A cassette that uses a call the stand-in does not implement is skipped, and the skip names it.
 """
@@ -47,7 +49,25 @@ IMPLEMENTED_REQUESTS = {
     "insertDimension",
     "deleteDimension",
     "sortRange",
+    # formatting (sheets_standin/decor.py)
+    "repeatCell",
+    "updateCells",
+    "updateDimensionProperties",
+    "setBasicFilter",
+    "clearBasicFilter",
+    "setDataValidation",
+    "addConditionalFormatRule",
+    "deleteConditionalFormatRule",
+    "addProtectedRange",
+    "deleteProtectedRange",
+    "addChart",
+    "deleteEmbeddedObject",
+    "createDeveloperMetadata",
+    "updateDeveloperMetadata",
+    "deleteDeveloperMetadata",
 }
+RECORDING_ACCOUNT = "telegram-budgeter@telegram-budgeter.iam.gserviceaccount.com"
+RANDOM_IDS = {"addSheet": "sheetId", "addProtectedRange": "protectedRangeId"}
 SHEETS_HOST = "sheets.googleapis.com"
 DRIVE_FILES = "/drive/v3/files"
 
@@ -99,13 +119,13 @@ def unsupported(interactions: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _walk_ids(value: Any, mapping: dict[int, int]) -> Any:
-    """Replace every `sheetId` value found in `mapping` (deep copy)."""
+def _walk_ids(value: Any, mapping: dict[str, dict[int, int]]) -> Any:
+    """Replace every id value (`sheetId`, `protectedRangeId`) found in `mapping` (deep copy)."""
     if isinstance(value, dict):
         return {
             key: (
-                mapping.get(item, item)
-                if key == "sheetId" and isinstance(item, int)
+                mapping[key].get(item, item)
+                if key in mapping and isinstance(item, int)
                 else _walk_ids(item, mapping)
             )
             for key, item in value.items()
@@ -121,8 +141,9 @@ class Replay:
     def __init__(self, standin: SheetsStandIn) -> None:
         self.standin = standin
         self.session = requests.Session()
-        self.token = standin.issue_token("replay@gspread-tests.iam.gserviceaccount.com")
-        self.to_standin: dict[int, int] = {}  # recorded sheetId → the stand-in's
+        self.token = standin.issue_token(RECORDING_ACCOUNT)
+        # id field → recorded id → the stand-in's
+        self.to_standin: dict[str, dict[int, int]] = {key: {} for key in RANDOM_IDS.values()}
         self.known: set[str] = set()
 
     def seed_first_use(self, spreadsheet_id: str, interactions: list[dict[str, Any]]) -> None:
@@ -184,7 +205,9 @@ class Replay:
             }
             got_json = reply.json() if reply.content else None
             self.learn_ids(expected["json"], got_json)
-            back = {new: old for old, new in self.to_standin.items()}
+            back = {
+                key: {new: old for old, new in ids.items()} for key, ids in self.to_standin.items()
+            }
             got = {"status": reply.status_code, "json": _walk_ids(got_json, back)}
             yield f"#{number} {request['method']} {unquote(url.path)}?{url.query}", expected, got
 
@@ -192,11 +215,12 @@ class Replay:
         if not isinstance(expected, dict) or not isinstance(got, dict):
             return
         for mine, theirs in zip(got.get("replies", []), expected.get("replies", []), strict=False):
-            if "addSheet" in mine and "addSheet" in theirs:
-                recorded = theirs["addSheet"]["properties"]["sheetId"]
-                actual = mine["addSheet"]["properties"]["sheetId"]
-                assert isinstance(actual, type(recorded)), "sheetId must have the recorded type"
-                self.to_standin[recorded] = actual
+            for kind, key in RANDOM_IDS.items():
+                if kind in mine and kind in theirs:
+                    recorded = next(iter(theirs[kind].values()))[key]
+                    actual = next(iter(mine[kind].values()))[key]
+                    assert isinstance(actual, type(recorded)), f"{key} must have the recorded type"
+                    self.to_standin[key][recorded] = actual
 
     def drive(self, request: dict[str, Any], response: dict[str, Any]) -> None:
         url = urlsplit(request["uri"])

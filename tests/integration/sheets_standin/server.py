@@ -4,7 +4,9 @@ It serves, on 127.0.0.1 and a free port, in a background thread:
 
 - `GET  /v4/spreadsheets/{id}` (spreadsheets.get, with `fields`)
 - `POST /v4/spreadsheets/{id}:batchUpdate` (addSheet, deleteSheet, updateSheetProperties,
-  updateSpreadsheetProperties, appendDimension, insertDimension, deleteDimension)
+  updateSpreadsheetProperties, appendDimension, insertDimension, deleteDimension, sortRange, and
+  the formatting requests of `decor.py`: formats, notes, widths, filter, data validation,
+  conditional formats, protected ranges, charts, developer metadata)
 - `GET|PUT /v4/spreadsheets/{id}/values/{range}`, `POST …/values/{range}:append|:clear`
 - `GET /v4/spreadsheets/{id}/values:batchGet`, `POST …/values:batchUpdate|:batchClear`
 - `POST /token`: the OAuth token endpoint of the service-account JWT flow (RS256 checked)
@@ -534,12 +536,15 @@ class SheetsStandIn:
             return _json(400, ApiError(400, "Invalid JSON payload received.").body())
         try:
             with self.lock:
-                spreadsheet = self._authorize(handler, request.spreadsheet_id)
-                return _json(200, self._dispatch(spreadsheet, request, range_text, payload))
+                spreadsheet, caller = self._authorize(handler, request.spreadsheet_id)
+                reply = self._dispatch(spreadsheet, request, range_text, payload, caller)
+                return _json(200, reply)
         except ApiError as exc:
             return _json(exc.code, exc.body())
 
-    def _authorize(self, handler: _Handler, spreadsheet_id: str | None) -> Spreadsheet:
+    def _authorize(
+        self, handler: _Handler, spreadsheet_id: str | None
+    ) -> tuple[Spreadsheet, str | None]:
         email: str | None = None
         if self.require_auth:
             header = handler.headers.get("Authorization", "")
@@ -565,11 +570,15 @@ class SheetsStandIn:
             email is None or email not in spreadsheet.shared_with
         ):
             raise ApiError(403, "The caller does not have permission")
-        return spreadsheet
+        return spreadsheet, email
 
     @staticmethod
     def _dispatch(
-        spreadsheet: Spreadsheet, request: Request, range_text: str | None, payload: Any
+        spreadsheet: Spreadsheet,
+        request: Request,
+        range_text: str | None,
+        payload: Any,
+        caller: str | None = None,
     ) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise ApiError(400, "Invalid JSON payload received. Expected an object.")
@@ -578,7 +587,7 @@ class SheetsStandIn:
         if api == "spreadsheets.get":
             return spreadsheet.get(query)
         if api == "spreadsheets.batchUpdate":
-            return _atomic(spreadsheet, lambda: spreadsheet.batch_update(payload))
+            return _atomic(spreadsheet, lambda: spreadsheet.batch_update(payload, caller))
         if api == "values.batchGet":
             return spreadsheet.values_batch_get(query)
         if api == "values.batchUpdate":

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import a1, cells, fields
 from .cells import Cell
+from .decor import Decor, DecorMixin
 from .google_defaults import spreadsheet_properties
 
 Query = Mapping[str, list[str]]
@@ -181,6 +182,7 @@ def _without_nulls(value: Any) -> Any:
 class Sheet:
     properties: dict[str, Any]
     rows: dict[int, dict[int, Cell]] = field(default_factory=dict)
+    decor: Decor = field(default_factory=Decor)  # formats, validation, filter, charts, …
 
     @property
     def sheet_id(self) -> int:
@@ -263,7 +265,7 @@ class Area:
         return a1.format_range(self.sheet.title, self.top, self.left, self.bottom, self.right)
 
 
-class Spreadsheet:
+class Spreadsheet(DecorMixin):
     def __init__(
         self,
         spreadsheet_id: str,
@@ -381,7 +383,12 @@ class Spreadsheet:
             copy.deepcopy(self.properties),
             list(self.sheets),
             [
-                (s, copy.deepcopy(s.properties), {r: dict(line) for r, line in s.rows.items()})
+                (
+                    s,
+                    copy.deepcopy(s.properties),
+                    {r: dict(line) for r, line in s.rows.items()},
+                    copy.deepcopy(s.decor),
+                )
                 for s in self.sheets
             ],
         )
@@ -390,9 +397,10 @@ class Spreadsheet:
         properties, sheets, contents = saved
         self.properties = properties
         self.sheets = sheets
-        for sheet, props, rows in contents:
+        for sheet, props, rows, decor in contents:
             sheet.properties = props
             sheet.rows = rows
+            sheet.decor = decor
 
     # -- ranges --
 
@@ -444,7 +452,10 @@ class Spreadsheet:
         body: dict[str, Any] = {
             "spreadsheetId": self.id,
             "properties": copy.deepcopy(self.properties),
-            "sheets": [{"properties": copy.deepcopy(s.properties)} for s in self.sheets],
+            "sheets": [
+                {"properties": copy.deepcopy(s.properties), **s.decor.as_json()}
+                for s in self.sheets
+            ],
         }
         if self.named_ranges:
             body["namedRanges"] = copy.deepcopy(self.named_ranges)
@@ -742,7 +753,7 @@ class Spreadsheet:
 
     # -- spreadsheets.batchUpdate --
 
-    def batch_update(self, body: Mapping[str, Any]) -> dict[str, Any]:
+    def batch_update(self, body: Mapping[str, Any], caller: str | None = None) -> dict[str, Any]:
         requests = body.get("requests")
         if not isinstance(requests, list) or not requests:
             raise ApiError(400, "Must specify at least one request.")
@@ -754,6 +765,11 @@ class Spreadsheet:
                 )
             ((kind, payload),) = request.items()
             handler = getattr(self, f"_do_{kind}", None)
+            if kind == "addProtectedRange":  # the caller becomes an editor of the range
+
+                def handler(payload: Mapping[str, Any]) -> dict[str, Any]:
+                    return self.protect(payload, caller)
+
             if handler is None:
                 raise ApiError(501, f"The stand-in does not implement requests[{index}].{kind}.")
             try:

@@ -1,0 +1,361 @@
+"""The staff-and-time scenario through the CLI on the Google backend, against the Sheets stand-in.
+
+The config says `backend = "google"`, `api_endpoint` is the stand-in on 127.0.0.1 and the service
+account key file's `token_uri` points there too: gspread and google-auth run unchanged over real
+HTTP. Staff act on the stand-in's state directly, as they would in the browser. The same
+`Scenario` as on the local workbook runs here, plus what only Google can show: API calls per
+run, no formula cell, rows shuffled between a run's read and its write, 429 and 503 replies.
+
+The only thing replaced in the CLI is the backend's sleep and clock (a fake clock), so retries
+and the rate limiter never wait on wall-clock time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.adapters.google_sheets import GoogleSpreadsheet
+from pipeline.cli import main
+from pipeline.core.people import person_id
+from tests.builders import FORM_HEADERS, MEMBER_HEADERS
+from tests.e2e.scenario import (
+    ANSWERS,
+    COHORT,
+    CONFIG,
+    FORM,
+    IDLE_1,
+    IDLE_2,
+    INTEREST,
+    JOURNAL,
+    LATE,
+    MEMBERS,
+    MEMBERS_SHEET,
+    OPENING,
+    STAFF_EDITS,
+    Row,
+    Scenario,
+    WorkbookView,
+    outbox,
+    people,
+    records,
+    sent,
+    write_workbook,
+)
+from tests.integration.conftest import FakeClock, GoogleSheetsHarness, google_harness
+from tests.integration.sheets_standin import Call, Cell, Request, Sheet, SheetsStandIn, serial
+from tests.integration.sheets_standin import cells as stored
+
+ANSWERS_FORMAT = "DATE_TIME dd/MM/yyyy HH:mm:ss"  # how Google Forms shows its Horodateur
+READ = ["spreadsheets.get", "values.batchGet"]
+WRITE_APIS = {
+    "spreadsheets.batchUpdate",
+    "values.batchUpdate",
+    "values.update",
+    "values.append",
+    "values.clear",
+    "values.batchClear",
+}
+GOOGLE_SECTION = """
+[spreadsheet]
+backend = "google"
+key = "https://docs.google.com/spreadsheets/d/{key}/edit#gid=0"
+credentials = "{credentials}"
+api_endpoint = "{endpoint}"
+"""
+
+
+def form_cell(value: object) -> object:
+    """An answer as Google Forms stores it: the timestamp a date-time serial, a number typed
+    alone a number (`35`, `0612345678` -> 612345678), anything else text (even `=...`)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.strptime(value, "%d/%m/%Y %H:%M:%S")
+    except ValueError:
+        pass
+    else:
+        return Cell(serial(moment), number_format=ANSWERS_FORMAT)
+    if value.isdigit():
+        return Cell(float(value))
+    return value
+
+
+def typed_cell(value: object) -> Cell | None:
+    """A value staff typed in the browser (USER_ENTERED: `69` becomes a number)."""
+    return stored.user_entered_cell(value)
+
+
+@dataclass
+class GoogleView:
+    """Staff working in the browser: reads and edits go to the stand-in's state, not the API."""
+
+    standin: SheetsStandIn
+    spreadsheet_id: str
+
+    def sheet(self, name: str) -> Sheet:
+        found = self.standin.spreadsheets[self.spreadsheet_id].sheet(name)
+        assert found is not None, f"no sheet {name!r}"
+        return found
+
+    def table(self, sheet: str) -> list[Row]:
+        with self.standin.lock:
+            values = self.sheet(sheet).table()
+        width = max((len(row) for row in values), default=0)
+        return [
+            [None if v == "" else v for v in row] + [None] * (width - len(row)) for row in values
+        ]
+
+    def rewrite(self, sheet: str, header: Row, rows: list[Row]) -> None:
+        with self.standin.lock:
+            target = self.sheet(sheet)
+            target.rows = {}
+            self.standin.spreadsheets[self.spreadsheet_id].fill(target, [header, *rows])
+
+    def append(self, sheet: str, row: list[str]) -> None:
+        with self.standin.lock:
+            target = self.sheet(sheet)
+            below = max(target.rows, default=0) + 1
+            self.standin.spreadsheets[self.spreadsheet_id].fill(
+                target, [[form_cell(value) for value in row]], top=below
+            )
+
+    def formula_cells(self) -> list[str]:
+        with self.standin.lock:
+            return [
+                f"{sheet.title}!{r}:{c}"
+                for sheet in self.standin.spreadsheets[self.spreadsheet_id].sheets
+                for r, line in sheet.rows.items()
+                for c, cell in line.items()
+                if cell.is_formula
+            ]
+
+    def fingerprint(self) -> object:
+        calls = self.standin.calls(spreadsheet_id=self.spreadsheet_id)
+        return sum(1 for call in calls if call.api in WRITE_APIS)
+
+    def stored_row(self, sheet: str, key: str) -> list[Cell]:
+        """The cells of the row whose first cell is `key`, as the stand-in stores them."""
+        with self.standin.lock:
+            for line in self.sheet(sheet).rows.values():
+                first = line.get(1)
+                if first is not None and first.value == key:
+                    return [line[c] for c in sorted(line)]
+        raise AssertionError(f"no row {key!r} in {sheet!r}")
+
+
+@dataclass
+class Runs:
+    """Runs the CLI and keeps, per run, the API calls the stand-in logged."""
+
+    config: Path
+    standin: SheetsStandIn
+    spreadsheet_id: str
+    calls: dict[str, list[Call]] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    def __call__(self, as_of: str) -> int:
+        before = len(self.standin.calls(spreadsheet_id=self.spreadsheet_id))
+        tokens = len(self.standin.calls("oauth.token"))
+        code = main(["run", "--config", str(self.config), "--as-of", as_of])
+        self.calls[as_of] = self.standin.calls(spreadsheet_id=self.spreadsheet_id)[before:]
+        self.tokens[as_of] = len(self.standin.calls("oauth.token")) - tokens
+        return code
+
+    def apis(self, as_of: str, status: int | None = 200) -> list[str]:
+        return [c.api for c in self.calls[as_of] if status is None or c.status == status]
+
+
+@dataclass
+class World:
+    harness: GoogleSheetsHarness
+    view: GoogleView
+    runs: Runs
+    clock: FakeClock
+    tmp: Path
+
+    @property
+    def standin(self) -> SheetsStandIn:
+        return self.harness.standin
+
+    def scenario(self) -> Scenario:
+        return Scenario(self.view, self.runs, self.tmp)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The scenario's data in a stand-in spreadsheet shared with the service account, and a
+    config pointing the CLI there (key given as the URL pasted from a browser)."""
+    clock = FakeClock()
+    build = GoogleSpreadsheet.from_settings.__func__  # type: ignore[attr-defined]
+
+    def with_fake_clock(cls: type, settings: Any, **options: Any) -> GoogleSpreadsheet:
+        options.setdefault("sleep", clock.sleep)
+        options.setdefault("clock", clock)
+        backend: GoogleSpreadsheet = build(cls, settings, **options)
+        return backend
+
+    monkeypatch.setattr(GoogleSpreadsheet, "from_settings", classmethod(with_fake_clock))
+    with google_harness(tmp_path) as harness:
+        standin = harness.standin
+        spreadsheet = standin.create_spreadsheet(
+            {
+                FORM: [FORM_HEADERS, *[[form_cell(v) for v in row] for row in ANSWERS]],
+                MEMBERS_SHEET: [[typed_cell(v) for v in row] for row in [MEMBER_HEADERS, *MEMBERS]],
+            },
+            shared_with=[harness.account.email],
+        )
+        harness.spreadsheet_id = spreadsheet.id
+        local = CONFIG.format(tmp=tmp_path)
+        section = GOOGLE_SECTION.format(
+            key=spreadsheet.id, credentials=harness.key_file, endpoint=standin.url
+        )
+        config = tmp_path / "config.toml"
+        config.write_text(
+            section + local[local.index("[email]") :],
+            encoding="utf-8",
+        )
+        runs = Runs(config, standin, spreadsheet.id)
+        yield World(harness, GoogleView(standin, spreadsheet.id), runs, clock, tmp_path)
+
+
+def is_key_check(request: Request) -> bool:
+    """The write's `values:batchGet` of the key columns (ranges like `'Promotion 2026'!A2:A9`)."""
+    return any("!" in r for r in request.query.get("ranges", []))
+
+
+def rotate(world: World, sheet: str) -> Callable[[], None]:
+    """Staff sorting `sheet` in the browser: every data row moves one place up, the first last."""
+    spreadsheet = world.standin.spreadsheets[world.harness.spreadsheet_id]
+
+    def action() -> None:
+        last = max(world.view.sheet(sheet).rows)
+        spreadsheet.reorder_rows(sheet, [*range(3, last + 1), 2])
+
+    return action
+
+
+def consistent_rows(view: GoogleView) -> None:
+    """Every cohort row's ID is the one of its own e-mail address: nothing landed elsewhere."""
+    for row in records(view, COHORT):
+        if row["Courriel"]:
+            assert row["ID"] == person_id(str(row["Courriel"])), row
+
+
+def test_staff_and_time_scenario_on_google_sheets(world: World) -> None:
+    """Scenario via the CLI on Google: constant calls, no formula, sort re-planned, 429/503 ok."""
+    scenario, runs, standin = world.scenario(), world.runs, world.standin
+
+    scenario.interest()
+    scenario.idle(IDLE_1)
+
+    # Staff sort the cohort sheet after the run read it, before it writes: the run re-plans.
+    order_hook = standin.before(rotate(world, COHORT), api="values.batchGet", match=is_key_check)
+    scenario.opening()
+    assert order_hook.hits == 1
+    consistent_rows(world.view)
+
+    # Google answers 429 (Retry-After: 3) to the read and 503 to the write: both retried.
+    standin.fail(429, retry_after="3", api="values.batchGet")
+    standin.fail(503, api="values.batchUpdate")
+    scenario.staff_edits()
+    consistent_rows(world.view)
+
+    scenario.idle(IDLE_2)
+    scenario.late_answer()
+    scenario.nothing_dropped()
+    consistent_rows(world.view)
+
+    # Calls: reads are one metadata call and one batchGet; a writing run adds the write's
+    # metadata call, the key check and one values:batchUpdate (plus one batchUpdate creating the
+    # sheets on the first run, which has no key to check). Idle runs write nothing.
+    first = ["spreadsheets.get", "values.batchGet", "spreadsheets.get",
+             "spreadsheets.batchUpdate", "values.batchUpdate"]  # fmt: skip
+    later = ["spreadsheets.get", "values.batchGet", "spreadsheets.get", "values.batchGet",
+             "values.batchUpdate"]  # fmt: skip
+    assert runs.apis(INTEREST) == first
+    assert runs.apis(STAFF_EDITS) == runs.apis(LATE) == later
+    assert len(first) == len(later) == 5
+    assert runs.apis(IDLE_1, status=None) == runs.apis(IDLE_2, status=None) == READ
+    assert runs.apis(OPENING) == later[:4] + later  # one re-read and re-plan after the sort
+    assert all(count == 1 for count in runs.tokens.values())  # one token per run
+
+    # The faults were really served, and retried after the time Google asked for.
+    statuses = [(c.api, c.status) for c in runs.calls[STAFF_EDITS] if c.status != 200]
+    assert statuses == [("values.batchGet", 429), ("values.batchUpdate", 503)]
+    assert len(world.clock.sleeps) == 2 and world.clock.sleeps[0] >= 3  # Retry-After: 3
+
+    # Every write was RAW, in batches; nothing went cell by cell.
+    writes = [c for calls in runs.calls.values() for c in calls if c.api in WRITE_APIS]
+    assert {c.api for c in writes} == {"spreadsheets.batchUpdate", "values.batchUpdate"}
+    for call in writes:
+        if call.api == "values.batchUpdate":
+            assert json.loads(call.body)["valueInputOption"] == "RAW"
+
+    # No formula anywhere; the formula-like name is stored as text.
+    assert world.view.formula_cells() == []
+    ivan = world.view.stored_row(COHORT, person_id("ivan@lyon.fr"))
+    assert Cell("=cmd|' /C calc'!A0") in ivan and not any(cell.is_formula for cell in ivan)
+
+
+def test_same_results_as_the_local_workbook(world: World, tmp_path: Path) -> None:
+    """Cohort, review and journal outcomes and the emails are the same on Google as on .xlsx."""
+    world.scenario().play()
+    local_dir = tmp_path / "local"
+    local_dir.mkdir()
+    (local_dir / "config.toml").write_text(CONFIG.format(tmp=local_dir), encoding="utf-8")
+    write_workbook(local_dir / "wb.xlsx")
+    local = WorkbookView(local_dir / "wb.xlsx")
+
+    def run_local(as_of: str) -> int:
+        return main(["run", "--config", str(local_dir / "config.toml"), "--as-of", as_of])
+
+    Scenario(local, run_local, local_dir).play()
+
+    def normal(rows: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
+        return {k: {h: (v if v != "" else None) for h, v in r.items()} for k, r in rows.items()}
+
+    assert normal(people(world.view)) == normal(people(local))
+    review = {str(r["Réf."]): r for r in records(world.view, "À vérifier")}
+    review_local = {str(r["Réf."]): r for r in records(local, "À vérifier")}
+    assert normal(review) == normal(review_local)
+    skip = {"Début", "Fin", "Exécution"}  # wall-clock times and run ids
+
+    def journal(view: Any) -> list[dict[str, object]]:
+        return [{h: v for h, v in r.items() if h not in skip} for r in records(view, JOURNAL)]
+
+    assert journal(world.view) == journal(local)
+    assert sent(world.tmp) == sent(local_dir)
+    assert len(outbox(world.tmp)) == len(outbox(local_dir))
+
+
+def test_rows_moved_twice_fail_the_run_clearly(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A second sort during the re-plan fails the run clearly, cohort untouched; next run is ok."""
+    scenario = world.scenario()
+    scenario.interest()
+    statuses = {k: v["Statut"] for k, v in people(world.view).items()}
+    world.standin.before(rotate(world, COHORT), times=2, api="values.batchGet", match=is_key_check)
+    capsys.readouterr()
+    assert world.runs(OPENING) == 1
+    err = capsys.readouterr().err
+    assert "reordered during the run" in err and "nothing was written" in err
+    assert {k: v["Statut"] for k, v in people(world.view).items()} == statuses
+    written = [
+        item["range"]
+        for call in world.runs.calls[OPENING]
+        if call.api == "values.batchUpdate"
+        for item in json.loads(call.body)["data"]
+    ]
+    assert written and all(r.startswith(f"'{JOURNAL}'!") for r in written)  # the failure row
+    assert [r["Résultat"] for r in records(world.view, JOURNAL)] == ["Succès", "Échec"]
+    consistent_rows(world.view)
+    scenario.opening()  # the next run re-plans from the new order
+    consistent_rows(world.view)
