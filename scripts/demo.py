@@ -1,9 +1,9 @@
 """`make demo`: generate the synthetic workbook when missing, run twice, say where to look.
 
-Run 1 is the interest phase (before registration opens); run 2 replays a day after closing
-(`--as-of`), so placement, the waiting list and late answers all show. Run it again: the runs
-find nothing to do and write nothing (idempotence), and the summary is the same.
-Pass `--fresh` to start over from a new workbook, ledger and outbox.
+On a new workbook, run 1 is the interest phase (before registration opens) and run 2 replays a
+day after closing (`--as-of`), so placement, the waiting list and late answers all show. Run it
+again: one run at that same moment finds nothing to do and writes nothing (idempotence), and the
+summary is the same. Pass `--fresh` to start over from a new workbook, ledger and outbox.
 """
 
 from __future__ import annotations
@@ -61,11 +61,13 @@ def main(argv: list[str]) -> int:
     out = book.parent
     if "--fresh" in argv and out.exists():
         shutil.rmtree(out)
+    runs = RUNS[-1:]
     if not book.exists():
         out.mkdir(parents=True, exist_ok=True)
         write_workbook(book)
         print(f"generated {book.relative_to(ROOT)} (synthetic data)")
-    for as_of in RUNS:
+        runs = RUNS
+    for as_of in runs:
         print(f"$ diplomates run --config config/demo.toml --as-of {as_of}")
         code = cli(["run", "--config", str(CONFIG), "--as-of", as_of])
         if code:

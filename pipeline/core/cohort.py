@@ -164,13 +164,28 @@ def read_responses(
     return read, responses, anomalies
 
 
-def current_decisions(cohort: Table | None) -> tuple[dict[str, str], dict[str, Status]]:
-    """Staff decisions typed in the cohort sheet, and the Statut each row shows, by ID."""
+def current_decisions(
+    cohort: Table | None, sheet: str = "Promotion 2026"
+) -> tuple[dict[str, str], dict[str, Status]]:
+    """Staff decisions typed in the cohort sheet, and the Statut each row shows, by ID.
+
+    A cohort sheet holding people but no `Décision CUF` column stops the run: carrying on would
+    silently drop every decision staff typed (a refused person would be placed again).
+    """
     if not cohort:
         return {}, {}
     columns = header_index(cohort[0])
-    id_col, dec_col, st_col = columns.get(fold(ID)), columns.get(fold(DECISION)), None
+    id_col, dec_col = columns.get(fold(ID)), columns.get(fold(DECISION))
     st_col = columns.get(fold(STATUS))
+    has_people = id_col is not None and any(
+        id_col < len(cells) and cells[id_col].strip() for cells in cohort[1:]
+    )
+    if has_people and dec_col is None:
+        raise SheetError(
+            f"sheet '{sheet}' has no '{DECISION}' column: the decisions staff typed cannot be "
+            f"read, so nothing was written. Rename the column back to '{DECISION}' (or undo the "
+            "change in the sheet's version history)."
+        )
     statuses = {fold(s.value): s for s in Status}
     decisions: dict[str, str] = {}
     shown: dict[str, Status] = {}
@@ -214,7 +229,7 @@ def evaluate(
         return "member:" + member.name if member else "typed:" + match_key(person.authority)
 
     anomalies.extend(probable_duplicates(people, authority_key))
-    decisions, shown = current_decisions(cohort_table)
+    decisions, shown = current_decisions(cohort_table, settings.cohort.name)
     already: dict[str, set[Template]] = {}
     for entry in ledger:
         already.setdefault(entry.person_id, set()).add(entry.template)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from pipeline.config import CohortSettings
+from pipeline.core.cohort import current_decisions
 from pipeline.core.parse import PARIS
 from pipeline.core.people import person_id
 from pipeline.core.placement import place
+from pipeline.errors import SheetError
 from pipeline.model import (
     AuthorityKind,
     Eligibility,
@@ -180,3 +184,14 @@ def test_invalid_decision_is_reported_and_ignored() -> None:
     people = [person("a", 1)]
     statuses, _, reasons = run(people, decisions={person_id("a@x.fr"): "peut-être"})
     assert statuses == {"a": Status.INSCRIT} and reasons == [Reason.DECISION_INVALIDE]
+
+
+def test_renamed_decision_column_stops_the_run() -> None:
+    """A cohort sheet with people but no `Décision CUF` column is an error, not silence."""
+    table = [["ID", "Statut", "Decision"], ["DT-1", "Inscrit·e", "Refusé"]]
+    with pytest.raises(SheetError, match="no 'Décision CUF' column"):
+        current_decisions(table, "Promotion 2026")
+    decisions, shown = current_decisions(
+        [["ID", "Décision CUF", "Statut"], ["DT-1", "Refusé", "Inscrit·e"]]
+    )
+    assert decisions == {"DT-1": "Refusé"} and shown == {"DT-1": Status.INSCRIT}
