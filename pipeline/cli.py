@@ -70,7 +70,38 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--email", metavar="ADDRESS", help="a real person's data (else sample)")
     preview.add_argument("--out", required=True, type=Path, help="folder for the four files")
     preview.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="render as if then")
+    _privacy_commands(commands)
     return parser
+
+
+def _privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`export`, `erase` and `purge`: personal data (docs/donnees-personnelles.md)."""
+    export = commands.add_parser(
+        "export", help="print everything held about a person (GDPR access request)"
+    )
+    export.add_argument("email", metavar="EMAIL", help="the person's email address")
+    export.add_argument("--config", required=True, type=Path, help="TOML config file")
+    export.add_argument(
+        "--format", choices=("text", "json"), default="text", help="French text or JSON"
+    )
+    export.add_argument(
+        "--include-messages", action="store_true", help="also print each email's full content"
+    )
+    erase = commands.add_parser(
+        "erase", help="erase a person everywhere the pipeline writes (dry run without --yes)"
+    )
+    erase.add_argument("email", metavar="EMAIL", help="the person's email address")
+    erase.add_argument("--config", required=True, type=Path, help="TOML config file")
+    erase.add_argument(
+        "--include-source", action="store_true",
+        help="also clear their rows in the form responses sheet (else: skipped by later runs)",
+    )  # fmt: skip
+    erase.add_argument("--yes", action="store_true", help="erase for real (default: dry run)")
+    purge = commands.add_parser(
+        "purge", help="apply privacy.retention_days now and compact the state database"
+    )
+    purge.add_argument("--config", required=True, type=Path, help="TOML config file")
+    purge.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="purge as if then")
 
 
 def _print_plan(report: object) -> None:
@@ -117,7 +148,10 @@ def command_run(args: argparse.Namespace) -> int:
         _print_plan(report)
         return 0
     if not report.changed:
-        print(f"run {report.run_id} as of {when}: nothing to do ({counts['rows_read']} rows read).")
+        skipped = counts.get("erased_skipped", 0)
+        erased = f", {skipped} erased answers skipped" if skipped else ""
+        read = f"{counts['rows_read']} rows read{erased}"
+        print(f"run {report.run_id} as of {when}: nothing to do ({read}).")
         return 0
     print(
         f"run {report.run_id} as of {when}: {counts['rows_read']} rows read, "
@@ -125,7 +159,12 @@ def command_run(args: argparse.Namespace) -> int:
         f"{counts['emails_sent']} emails sent, {counts['emails_failed']} refused"
         + "".join(
             f", {counts.get(key, 0)} {label}"
-            for key, label in (("emails_waiting", "waiting"), ("emails_uncertain", "uncertain"))
+            for key, label in (
+                ("emails_waiting", "waiting"),
+                ("emails_uncertain", "uncertain"),
+                ("emails_cancelled", "cancelled (consent withdrawn)"),
+                ("erased_skipped", "erased answers skipped"),
+            )
             if counts.get(key, 0)
         )
         + "."
@@ -228,6 +267,54 @@ def command_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_export(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.config import load_settings
+    from pipeline.core.privacy import export_text
+    from pipeline.privacy import export
+
+    settings = load_settings(args.config)
+    document = export(settings, args.email, include_messages=args.include_messages)
+    if args.format == "json":
+        print(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        print(export_text(document), end="")
+    return 0
+
+
+def command_erase(args: argparse.Namespace) -> int:
+    from pipeline.config import load_settings
+    from pipeline.privacy import erase
+
+    settings = load_settings(args.config)
+    report = erase(settings, args.email, include_source=args.include_source, yes=args.yes)
+    print(report.summary(), end="")
+    return 1 if report.leftovers else 0
+
+
+def command_purge(args: argparse.Namespace) -> int:
+    from datetime import UTC
+
+    from pipeline.adapters.state import StateStore
+    from pipeline.config import load_settings
+    from pipeline.privacy import purge_now
+
+    settings = load_settings(args.config)
+    report = purge_now(settings, StateStore(settings.state.url), args.as_of or datetime.now(UTC))
+    if report.retention_days is None:
+        print("privacy.retention_days is not set: nothing purged (docs/donnees-personnelles.md).")
+        return 0
+    assert report.cutoff is not None
+    cutoff = report.cutoff.astimezone(PARIS).strftime("%Y-%m-%d %H:%M %Z")
+    print(
+        f"purged what was settled before {cutoff} ({report.retention_days} days): "
+        f"{report.messages} message bodies, {report.runs} run records, {report.files} outbox "
+        f"files; state database compacted{'' if report.compacted else ' (incomplete: in use)'}."
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -237,7 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logs.setup(debug=args.debug)
     handlers = {
         "run": command_run, "status": command_status, "resend": command_resend,
-        "preview": command_preview, "schedule": command_schedule,
+        "preview": command_preview, "schedule": command_schedule, "export": command_export,
+        "erase": command_erase, "purge": command_purge,
     }  # fmt: skip
     try:
         return handlers[args.command](args)

@@ -215,6 +215,18 @@ class AlertSettings(Section):
         return value.strip()
 
 
+class PrivacySettings(Section):
+    """Personal data (docs/donnees-personnelles.md): how long message copies and run records stay.
+
+    `retention_days` unset: kept until `diplomates erase`. Set: every run (and `diplomates
+    purge`) strips the body and the server's reply from messages sent, refused or left uncertain
+    more than that many days ago (a minimal ledger row stays, so nothing is ever sent twice),
+    deletes older run records and the outbox copies of those messages.
+    """
+
+    retention_days: int | None = Field(default=None, ge=1)
+
+
 class Settings(Section):
     spreadsheet: SpreadsheetSettings
     sheets: SheetNames = Field(default_factory=SheetNames)
@@ -225,6 +237,7 @@ class Settings(Section):
     state: StateSettings = Field(default_factory=StateSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     source: Path | None = Field(default=None, exclude=True)
 
 

@@ -68,6 +68,13 @@ def resend(
         raise PipelineError(
             f"{what} is already queued (state '{record.state}'): a run sends it without help"
         )
+    from pipeline.adapters.privacy_state import PrivacyState
+
+    if PrivacyState(store).body_dropped(record.message_id):
+        raise PipelineError(
+            f"{what} is older than privacy.retention_days: its content was deleted, so it "
+            "cannot be resent; contact the person directly"
+        )
     runner = Runner(settings, store=store)
     if not store.requeue(record, runner.clock()):
         raise PipelineError(f"{what} changed meanwhile; check `diplomates status` and try again")
@@ -112,6 +119,7 @@ def preview(
         evaluation = evaluate(
             tables[names.responses], tables[names.members], tables.get(settings.cohort.name),
             runner.store.ledger(settings.cohort.name), settings, moment,
+            reference=runner.reference(),
         )  # fmt: skip
         matches = [p for p in evaluation.people if p.email == wanted]
         if not matches:

@@ -38,6 +38,7 @@ from pipeline.core.cohort import (
     plan_outputs,
 )
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
+from pipeline.core.reference import Reference
 from pipeline.core.sheetplan import plan_append
 from pipeline.errors import (
     LockHeldError,
@@ -261,6 +262,7 @@ class Runner:
         self._transport = transport
         self.store = store or StateStore(settings.state.url)
         self.clock = clock
+        self._rendered: dict[str, EmailMessage] = {}  # this run's messages, by message id
         self.sleep = sleep  # pacing for email.max_per_minute; injected so tests use no real time
         self.monotonic = monotonic
         self.stop = stop  # set by a SIGTERM handler: the run ends at the next boundary step
@@ -268,6 +270,7 @@ class Runner:
         self.crash = CrashHook(os.environ.get(CRASH_ENV))
         self.report: RunReport | None = None
         self._lease: _Lease | None = None
+        self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
 
     @property
     def transport(self) -> Transport:
@@ -291,15 +294,28 @@ class Runner:
                     f"sheet '{name}' not found in {self.spreadsheet.describe()}; check "
                     f"[sheets].{key} in {self.settings.source or 'the config file'}"
                 )
+        return self._screened(tables)
+
+    def _screened(self, tables: dict[str, Table]) -> dict[str, Table]:
+        """Erased people's answers are skipped (counted, never listed); a consent withdrawn on a
+        person's latest answer covers their earlier ones (pipeline/privacy.py)."""
+        from pipeline.privacy import screen
+
+        zone = getattr(self.spreadsheet, "time_zone", None)
+        tables, screening = screen(self.settings, self.store, tables, zone)
+        self._withdrawn = screening.withdrawn
+        if self.report is not None and screening.erased_rows:
+            self.report.counts["erased_skipped"] = screening.erased_rows
         return tables
 
     def run(self, now: datetime | None = None, dry_run: bool = False) -> RunReport:
-        started = self.clock()
-        now = now or started
         holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         if not dry_run:
-            self.store.acquire_lock(holder, started, LOCK_LEASE)
-            self._lease = _Lease(holder, started)
+            taken = self.clock()
+            self.store.acquire_lock(holder, taken, LOCK_LEASE)
+            self._lease = _Lease(holder, taken)
+        started = self.clock()  # after the lock: recorded runs never overlap, even on paper
+        now = now or started
         try:
             run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
             report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
@@ -387,6 +403,7 @@ class Runner:
                     len(abandoned), extra={"crashed_runs": abandoned},
                 )  # fmt: skip
             interrupted = self.store.recover_interrupted(now)
+            self._purge(report, now)
             if interrupted:
                 log.warning(
                     "run %s: %d interrupted send(s) flagged incertain", report.run_id, interrupted
@@ -404,6 +421,7 @@ class Runner:
         if not dry_run:
             self.checkpoint("queue")
             self._queue(evaluation, now)
+            self._cancel_withdrawn(report)
             self._deliver(report, now)
             self.checkpoint("plan")
             ledger = self.store.ledger(cohort)
@@ -439,8 +457,15 @@ class Runner:
             ledger,
             self.settings,
             now,
+            reference=self.reference(),
             time_zone=getattr(self.spreadsheet, "time_zone", None),
         )
+
+    def reference(self) -> Reference:
+        """The official list of collectivités (COG), loaded once per process."""
+        from pipeline.adapters.reference import load_reference
+
+        return load_reference()
 
     def _plan(
         self,
@@ -490,7 +515,27 @@ class Runner:
                 waitlist_position=evaluation.placements[person_id].waitlist_position,
             )
             items.append((person_id, template, key, message.as_bytes()))
+            if not hasattr(self.transport, "send_raw"):
+                self._rendered[key] = message  # spares _deliver parsing the stored bytes back
         self.store.enqueue(self.settings.cohort.name, items, now)
+
+    def _purge(self, report: RunReport, now: datetime) -> None:
+        """privacy.retention_days: drop old message copies and run records (cheap when idle)."""
+        from pipeline.privacy import purge
+
+        purged = purge(self.settings, self.store, now)
+        for key, value in (("purged_messages", purged.messages), ("purged_runs", purged.runs),
+                           ("purged_files", purged.files)):  # fmt: skip
+            if value:
+                report.counts[key] = value
+
+    def _cancel_withdrawn(self, report: RunReport) -> None:
+        """Messages still queued for people who withdrew consent are never sent."""
+        from pipeline.privacy import cancel_withdrawn
+
+        cancelled = cancel_withdrawn(self.settings, self.store, self._withdrawn)
+        if cancelled:
+            report.counts["emails_cancelled"] = cancelled
 
     def _deliver(self, report: RunReport, now: datetime) -> None:
         """Send what is due, oldest first, within email.max_per_day / max_per_minute.
@@ -534,13 +579,20 @@ class Runner:
                         )  # fmt: skip
                         break
                     self.checkpoint("send")
-                    parsed = message_from_bytes(message.raw, policy=policy.default)
-                    assert isinstance(parsed, EmailMessage)
+                    send_raw = getattr(transport, "send_raw", None)  # the outbox: bytes as queued
+                    parsed = None if send_raw else self._rendered.pop(message.message_id, None)
+                    if parsed is None and send_raw is None:  # queued by an earlier run
+                        parsed = message_from_bytes(message.raw, policy=policy.default)
+                        assert isinstance(parsed, EmailMessage)
                     self.store.mark_sending(message, now)
                     done += 1
                     self.checkpoint("send.transport")
                     try:
-                        transport.send(parsed, message.message_id)
+                        if send_raw is not None:
+                            send_raw(message.raw, message.message_id)
+                        else:
+                            assert parsed is not None
+                            transport.send(parsed, message.message_id)
                     except MailError:
                         self.store.mark_unsent(message, now)  # nothing left: an operator's fix
                         raise

@@ -67,11 +67,15 @@ class OutboxTransport:
         return None
 
     def send(self, message: EmailMessage, name: str) -> None:
+        self.send_raw(message.as_bytes(), name)
+
+    def send_raw(self, raw: bytes, name: str) -> None:
+        """Write bytes already rendered (the ledger's copy) without rebuilding the message."""
         target = self.folder / (_SAFE.sub("_", name) + ".eml")
         handle, temp = tempfile.mkstemp(prefix=".sending-", dir=self.folder)
         try:
             with os.fdopen(handle, "wb") as out:
-                out.write(message.as_bytes())
+                out.write(raw)
             os.replace(temp, target)
         except OSError as exc:
             Path(temp).unlink(missing_ok=True)

@@ -182,23 +182,34 @@ class StateStore:
     def enqueue(
         self, cohort: str, items: Iterable[tuple[str, Template, str, bytes]], now: datetime
     ) -> int:
-        """Insert rendered messages as `pending`; one already queued is left as it is."""
-        added = 0
+        """Insert rendered messages as `pending`; one already queued is left as it is.
+
+        One statement for the batch: `INSERT … ON CONFLICT DO NOTHING` on the unique key
+        (cohort, person, template), on SQLite and PostgreSQL alike.
+        """
+        rows = [
+            {
+                "cohort": cohort, "person_id": person_id, "template": template.value,
+                "message_id": message_id, "state": "pending", "created_at": _utc(now),
+                "updated_at": _utc(now), "attempts": 0, "raw": raw,
+            }
+            for person_id, template, message_id, raw in items
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        unique = ["cohort", "person_id", "template"]
+        statement = (
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            if self.engine.dialect.name == "postgresql"
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+        )
         with self.engine.begin() as conn:
-            for person_id, template, message_id, raw in items:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            insert(messages).values(
-                                cohort=cohort, person_id=person_id, template=template.value,
-                                message_id=message_id, state="pending", created_at=_utc(now),
-                                updated_at=_utc(now), attempts=0, raw=raw,
-                            )
-                        )  # fmt: skip
-                    added += 1
-                except IntegrityError:
-                    continue
-        return added
+            before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+            conn.execute(statement, rows)
+            after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        return int(after - before)
 
     def due(self, cohort: str, now: datetime, limit: int | None = None) -> list[QueuedMessage]:
         """Messages to send now, oldest first: `pending`, and `retry` whose time has come."""

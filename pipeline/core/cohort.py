@@ -18,11 +18,12 @@ from pipeline.core.layout import (
     rows_after,
     with_layout,
 )
-from pipeline.core.matching import MemberIndex, build_index, match_authority, match_key
+from pipeline.core.matching import build_index, match_authority, match_key
 from pipeline.core.messages import due_messages
 from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
 from pipeline.core.people import merge_people, probable_duplicates
 from pipeline.core.placement import Placement, place
+from pipeline.core.reference import Reference
 from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
 from pipeline.core.text import clean, fold
 from pipeline.errors import SheetError
@@ -208,7 +209,7 @@ def evaluate(
     ledger: Sequence[LedgerEntry],
     settings: Settings,
     now: datetime,
-    index: MemberIndex | None = None,
+    reference: Reference | None = None,
     time_zone: str | None = None,
 ) -> Evaluation:
     """Everything a run decides, before any write or send.
@@ -218,7 +219,7 @@ def evaluate(
     """
     rows_read, responses, anomalies = read_responses(responses_table, settings, now, time_zone)
     members = read_members(members_table, settings.sheets.members)
-    index = index or build_index(members)
+    index = build_index(members, reference)
     people = merge_people(responses)
     matches = {
         p.id: match_authority(index, p.authority, p.authority_kind, p.department) for p in people

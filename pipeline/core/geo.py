@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pipeline.core.text import fold
 
 ARA = "Auvergne-Rhône-Alpes"
@@ -63,8 +65,18 @@ _BY_NAME = {fold(name).replace("-", " ").replace("'", " "): code
 _BY_NAME.update({"reunion": "974", "la reunion": "974", "corse du sud": "2A", "paris": "75"})
 
 
+_TRAILING_CODE = re.compile(r"^(.*?)[\s(\[-]+(\d{1,3}|2[ab])[)\]]?$")
+
+
 def department_code(text: str) -> str | None:
-    """A département code from what people type: `29`, `1`, `2a`, `Finistère`, `29 - Finistère`."""
+    """A département code from what people type: `29`, `1`, `2a`, `Finistère`, `29 - Finistère`,
+    `Seine-Saint-Denis (93)`. `20` (Corsica before 1976) is no answer: 2A or 2B cannot be told."""
+    trailing = _TRAILING_CODE.match(fold(text))
+    if trailing and not trailing.group(1)[:1].isdigit():
+        code = department_code(trailing.group(2))
+        named = department_code(trailing.group(1)) if trailing.group(1).strip() else None
+        if code is not None and named in (None, code):
+            return code
     raw = fold(text).replace("-", " ").replace("'", " ").replace("–", " ")
     raw = " ".join(raw.split())
     if not raw:

@@ -88,7 +88,7 @@ def test_one_move_is_replanned_and_written_on_the_right_rows(tmp_path: Path) -> 
 
 
 def test_a_second_move_fails_the_run_with_the_error(tmp_path: Path) -> None:
-    """Rows moved again during the re-plan: the run fails with SheetMovedError, statuses unchanged."""
+    """Rows moved again during the re-plan: the run fails with SheetMovedError, cohort untouched."""
     runner, sheet = world(tmp_path)
     runner.run(now=INTEREST)
     before = {k: v["Statut"] for k, v in cohort(sheet).items()}

@@ -981,20 +981,29 @@ def _sort_key(cell: Cell) -> tuple[int, Any]:
 
 
 def _find_table(area: Area) -> tuple[int, int, int, int] | None:
-    """The table an append extends: the last block of connected non-empty cells in the range."""
+    """The table an append extends: the last block of connected non-empty cells in the range.
+
+    A one-cell range holding a value names where the table starts, and the table is the block
+    holding that cell, wherever it ends (an append to `A1` of a filled `A1:C5` writes row 6).
+    """
     sheet = area.sheet
+    origin = (area.top, area.left)
+    anchored = area.single and sheet.cell(*origin) is not None
+    first_row, first_col, last_row, last_col = (
+        (1, 1, 10**9, 10**9) if anchored else (area.top, area.left, area.bottom, area.right)
+    )
     filled = {
         (r, c)
         for r, line in sheet.rows.items()
-        if area.top <= r <= area.bottom
+        if first_row <= r <= last_row
         for c in line
-        if area.left <= c <= area.right
+        if first_col <= c <= last_col
     }
     if not filled:
         return None
     seen: set[tuple[int, int]] = set()
     best: tuple[int, int, int, int] | None = None
-    for start in sorted(filled):
+    for start in [origin] if anchored else sorted(filled):
         if start in seen:
             continue
         stack = [start]

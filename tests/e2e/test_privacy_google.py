@@ -1,0 +1,127 @@
+"""Access export and erasure on the Google backend (the Sheets API stand-in), after the
+staff-and-time scenario: the same guarantees as on the workbook, plus rows sorted by staff
+between the erasure's read and its write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.adapters.google_sheets import GoogleSpreadsheet
+from pipeline.cli import main
+from pipeline.core.people import person_id
+from tests.builders import FORM_HEADERS, MEMBER_HEADERS
+from tests.e2e.scenario import (
+    ANSWERS,
+    COHORT,
+    CONFIG,
+    FORM,
+    MEMBERS,
+    MEMBERS_SHEET,
+    outbox,
+    people,
+    sent,
+)
+from tests.e2e.test_scenario_google import (
+    GOOGLE_SECTION,
+    GoogleView,
+    Runs,
+    World,
+    consistent_rows,
+    form_cell,
+    is_key_check,
+    rotate,
+    typed_cell,
+)
+from tests.integration.conftest import FakeClock, google_harness
+
+CHLOE = "chloe@lyon.fr"
+SECRETS = (CHLOE, "Chloé", "Faure", person_id(CHLOE))
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """The scenario's spreadsheet on the stand-in and a config pointing the CLI there."""
+    clock = FakeClock()
+    build = GoogleSpreadsheet.from_settings.__func__  # type: ignore[attr-defined]
+
+    def with_fake_clock(cls: type, settings: Any, **options: Any) -> GoogleSpreadsheet:
+        options.setdefault("sleep", clock.sleep)
+        options.setdefault("clock", clock)
+        backend: GoogleSpreadsheet = build(cls, settings, **options)
+        return backend
+
+    monkeypatch.setattr(GoogleSpreadsheet, "from_settings", classmethod(with_fake_clock))
+    with google_harness(tmp_path) as harness:
+        spreadsheet = harness.standin.create_spreadsheet(
+            {
+                FORM: [FORM_HEADERS, *[[form_cell(v) for v in row] for row in ANSWERS]],
+                MEMBERS_SHEET: [[typed_cell(v) for v in row] for row in [MEMBER_HEADERS, *MEMBERS]],
+            },
+            shared_with=[harness.account.email],
+        )
+        harness.spreadsheet_id = spreadsheet.id
+        local = CONFIG.format(tmp=tmp_path)
+        section = GOOGLE_SECTION.format(
+            key=spreadsheet.id, credentials=harness.key_file, endpoint=harness.standin.url
+        )
+        config = tmp_path / "config.toml"
+        config.write_text(section + local[local.index("[email]") :], encoding="utf-8")
+        runs = Runs(config, harness.standin, spreadsheet.id)
+        yield World(harness, GoogleView(harness.standin, spreadsheet.id), runs, clock, tmp_path)
+
+
+def held(world: World, skip_form: bool) -> list[str]:
+    """Where a secret of Chloé's remains: stand-in cells of every sheet, state DB, outbox."""
+    found = []
+    with world.standin.lock:
+        sheets = [s.title for s in world.standin.spreadsheets[world.harness.spreadsheet_id].sheets]
+    for title in sheets:
+        if skip_form and title == FORM:
+            continue
+        text = "\n".join(str(v) for row in world.view.table(title) for v in row if v is not None)
+        found += [f"{title}: {s}" for s in SECRETS if s.lower() in text.lower()]
+    files = [*world.tmp.glob("state.sqlite*"), *(world.tmp / "outbox").glob("*")]
+    for path in files:
+        blob = path.read_bytes().lower()
+        found += [f"{path.name}: {s}" for s in SECRETS if s.lower().encode() in blob]
+    return found
+
+
+@pytest.mark.parametrize("include_source", [False, True], ids=["tombstone", "source-cleared"])
+def test_export_and_erasure_on_google_sheets(
+    world: World, capsys: pytest.CaptureFixture[str], include_source: bool
+) -> None:
+    """Export complete; erasure survives a sort mid-write; nothing of Chloé left; no comeback."""
+    world.scenario().play()
+    config = str(world.runs.config)
+    capsys.readouterr()
+    assert main(["export", CHLOE, "--config", config, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [a["row"] for a in doc["form_answers"]] == [4, 14]
+    assert doc["cohort_rows"][0]["values"]["Suivi"] == "suivi Chloé"
+    assert len(doc["messages"]) == 3 and "Google" in doc["sources"]["cohort_rows"]
+    assert held(world, skip_form=False)
+
+    flags = ["--include-source"] if include_source else []
+    sort = world.standin.before(rotate(world, COHORT), api="values.batchGet", match=is_key_check)
+    assert main(["erase", CHLOE, "--config", config, "--yes", *flags]) == 0
+    out = capsys.readouterr().out
+    assert sort.hits == 1  # staff sorted between the erasure's read and write: re-read once
+    assert "check: no output sheet cell" in out and "Google Form itself" in out
+    assert held(world, skip_form=not include_source) == []
+    consistent_rows(world.view)
+    form = world.view.table(FORM)
+    assert str(form[14][1]).strip() == "zoe@lyon.fr"  # no row moved
+    assert (not any(form[3]) and not any(form[13])) == include_source
+
+    assert world.runs("2026-05-06T10:00") == 0
+    assert CHLOE not in people(world.view) and CHLOE not in {to for to, _ in sent(world.tmp)}
+    assert ("ivan@lyon.fr", "place_liberee") in sent(world.tmp)
+    assert held(world, skip_form=not include_source) == []
+    assert len(outbox(world.tmp)) == 14  # 16 sent in the scenario, 3 hers gone, Ivan's new
+    consistent_rows(world.view)
