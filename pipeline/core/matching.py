@@ -860,18 +860,9 @@ def _contradiction(
                 f"{_member_ref(ix.members[near.best.member])} ?"
             ),
         )
-    shortened = _shortened(ix, parsed, kind, deps)
-    if shortened and _only_place_starting_so(ix, parsed, kind, deps, shortened):
-        return _Verdict(MatchOutcome.MATCHED, ix.members[shortened[0]], "nom abrégé")
-    if shortened:
-        return _Verdict(
-            MatchOutcome.AMBIGUOUS,
-            candidates=tuple(_describe_member(ix, m) for m in shortened),
-            explanation=(
-                f"{_TYPED} désigne {names}, mais {why} ; nom abrégé de "
-                f"{_join((_member_ref(ix.members[m]) for m in shortened), 'ou')} ?"
-            ),
-        )
+    verdict = _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} désigne {names}, mais {why} ;")
+    if verdict is not None:
+        return verdict
     return _Verdict(
         MatchOutcome.NONE,
         explanation=f"{_TYPED} désigne {names}, qui n'est pas adhérente ({why}).",
@@ -1015,18 +1006,9 @@ def _unknown_name(
                 + " ?"
             ),
         )
-    shortened = _shortened(ix, parsed, kind, deps)
-    if shortened and _only_place_starting_so(ix, parsed, kind, deps, shortened):
-        return _Verdict(MatchOutcome.MATCHED, ix.members[shortened[0]], "nom abrégé")
-    if shortened:
-        return _Verdict(
-            MatchOutcome.AMBIGUOUS,
-            candidates=tuple(_describe_member(ix, m) for m in shortened),
-            explanation=(
-                f"{_TYPED} : nom abrégé de "
-                f"{_join((_member_ref(ix.members[m]) for m in shortened), 'ou')} ?"
-            ),
-        )
+    verdict = _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} :")
+    if verdict is not None:
+        return verdict
     if near.suggestions:
         alike = near.suggestions[:3]
         return _Verdict(
@@ -1106,6 +1088,29 @@ def _by_alias(ix: MemberIndex, positions: Sequence[int]) -> _Verdict:
         explanation=(
             f"{_TYPED} figure dans les Autres noms de plusieurs adhérentes : "
             f"{_join((_member_ref(ix.members[p]) for p in active), 'et')}."
+        ),
+    )
+
+
+def _shortened_verdict(
+    ix: MemberIndex,
+    parsed: ParsedName,
+    kind: AuthorityKind | None,
+    deps: Sequence[str],
+    lead: str,
+) -> _Verdict | None:
+    """The typed words begin a member's name: matched when it is the only such place around,
+    else ambiguous with `lead` opening the French explanation; None when no name begins so."""
+    shortened = _shortened(ix, parsed, kind, deps)
+    if not shortened:
+        return None
+    if _only_place_starting_so(ix, parsed, kind, deps, shortened):
+        return _Verdict(MatchOutcome.MATCHED, ix.members[shortened[0]], "nom abrégé")
+    return _Verdict(
+        MatchOutcome.AMBIGUOUS,
+        candidates=tuple(_describe_member(ix, m) for m in shortened),
+        explanation=(
+            f"{lead} nom abrégé de {_join((_member_ref(ix.members[m]) for m in shortened), 'ou')} ?"
         ),
     )
 
