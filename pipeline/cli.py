@@ -115,7 +115,7 @@ def _print_plan(report: object) -> None:
         print(f"  sheet '{sheet.sheet}'{created}: {len(sheet.cells)} cells in {rows} rows{layout}")
     templates = Counter(t.value for _, t in report.due)
     for template, count in sorted(templates.items()):
-        print(f"  email {template}: {count}")
+        print(f"  message {template}: {count} to send")
 
 
 def command_run(args: argparse.Namespace) -> int:

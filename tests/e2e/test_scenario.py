@@ -55,7 +55,9 @@ def test_dry_run_touches_nothing(
     stamp = (tmp / "wb.xlsx").stat().st_mtime_ns
     assert main(["run", "--config", str(config), "--dry-run", "--as-of", "2026-04-02T09:00"]) == 0
     out = capsys.readouterr().out
-    assert "sheet 'Promotion 2026' (new sheet)" in out and "email accuse_reception: 7" in out
+    assert (
+        "sheet 'Promotion 2026' (new sheet)" in out and "message accuse_reception: 7 to send" in out
+    )
     assert (tmp / "wb.xlsx").stat().st_mtime_ns == stamp and outbox(tmp) == []
     assert run(config, "2026-03-20T10:00") == 0 and len(outbox(tmp)) == 8
 
