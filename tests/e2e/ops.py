@@ -18,31 +18,17 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import update
 
 from pipeline.adapters.state import StateStore, locks
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, member
+from tests.builders import FORM_HEADERS, MEMBER_HEADERS
+from tests.e2e.scenario import CONFIG as SCENARIO_CONFIG
+from tests.e2e.scenario import MEMBERS
 
 ROOT = Path(__file__).resolve().parents[2]
 RESPONSES = "Réponses au formulaire 1"
 COHORT = "Promotion 2026"
 
-CONFIG = """
-[spreadsheet]
-backend = "local"
-workbook = "{tmp}/wb.xlsx"
-[email]
-outbox = "{tmp}/outbox"
-sender = "diplomates@cites-unies-france.org"
-reply_to = "contact@cites-unies-france.org"
-[cohort]
-capacity = 3
-registration_opens = 2026-03-30T09:00:00+02:00
-registration_closes = 2026-04-30T23:59:59+02:00
-[programme]
-contact_email = "diplomates@cites-unies-france.org"
-[state]
-url = "{state_url}"
-"""
-
-MEMBERS = [member("Ville de Lyon"), member("Rennes", dep="35", aliases="Ville de Rennes")]
+# The scenario's config, with the state DB URL left to the caller (SQLite file or PostgreSQL).
+CONFIG = SCENARIO_CONFIG.replace('"sqlite:///{tmp}/state.sqlite"', '"{state_url}"')
+assert "{state_url}" in CONFIG
 
 
 @dataclass
