@@ -9,6 +9,8 @@ becomes `incertain` and is never resent automatically.
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -130,13 +133,62 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+_WAL_ATTEMPTS = 500  # about 27 s, like the 30 s a write waits for another process's
+
+
 def _sqlite_wal(connection: Any, _record: Any) -> None:
     """SQLite in WAL mode with synchronous=FULL: every commit is still on disk before the run goes
     on (a message's `sending` mark must be, before it leaves), at one fsync instead of three."""
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    # Turning a fresh file to WAL takes an exclusive lock and SQLite does not wait for it: a process
+    # opening the file while another converts it gets "database is locked" at once. Once the file
+    # is in WAL mode (a setting kept in the file) the pragma is a no-op, so retry briefly.
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt % 10 + 1))
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+# Any constant shared by every process of this project: the key of PostgreSQL's advisory lock that
+# serializes schema creation.
+_SCHEMA_LOCK_KEY = 0x44495031  # "DIP1"
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create the tables once, even when several processes open a fresh database at the same moment
+    (a scheduler, a cron run and a manual run started together). `create_all` checks, then creates:
+    two processes racing between the two steps both create, and one fails ("duplicate key ...
+    pg_type", "table runs already exists"). So creation is serialized: PostgreSQL by a transaction-
+    scoped advisory lock (its DDL is transactional, so the next process sees every table or none),
+    SQLite by one `BEGIN IMMEDIATE` transaction around the whole creation."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            metadata.create_all(conn)
+        return
+    if engine.dialect.name != "sqlite":
+        metadata.create_all(engine)
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        legacy = driver.isolation_level  # type: ignore[union-attr]
+        driver.isolation_level = None  # type: ignore[union-attr]  # we say BEGIN and COMMIT
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                metadata.create_all(conn)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+        finally:
+            driver.isolation_level = legacy  # type: ignore[union-attr]
 
 
 class StateStore:
@@ -148,7 +200,7 @@ class StateStore:
             self.engine: Engine = create_engine(url, future=True, **options)
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_wal)
-            metadata.create_all(self.engine)
+            _create_schema(self.engine)
         except OperationalError as exc:
             raise PipelineError(
                 f"state database {self._safe_url()} cannot be opened: {exc.orig}; check state.url "

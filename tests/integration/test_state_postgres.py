@@ -155,6 +155,45 @@ def test_simultaneous_acquirers_get_the_lock_exactly_once(url: str) -> None:
             opened.close()
 
 
+def open_at_once(url: str, count: int) -> tuple[list[StateStore], list[BaseException]]:
+    """`count` stores open the same database at the same moment; returns those opened and errors."""
+    barrier = threading.Barrier(count)
+    opened: list[StateStore] = []
+    errors: list[BaseException] = []
+
+    def open_store() -> None:
+        barrier.wait()
+        try:
+            opened.append(StateStore(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return opened, errors
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_processes_opening_a_fresh_database_at_once_all_get_the_schema(
+    tmp_path: Path, backend: str
+) -> None:
+    """Eight stores open the same empty database at the same moment (a scheduler, a cron run and a
+    manual run started together), ten times over: none fails and every one can use the ledger."""
+    for attempt in range(10):
+        folder = tmp_path / str(attempt)
+        folder.mkdir()
+        opened, errors = open_at_once(make_url(backend, folder), 8)
+        try:
+            assert errors == [], (attempt, errors)
+            assert [s.enqueue("P", [item(f"DT-{i}")], T0) for i, s in enumerate(opened)] == [1] * 8
+        finally:
+            for store in opened:
+                store.close()
+
+
 def test_a_whole_run_keeps_its_state_on_the_backend(url: str, tmp_path: Path) -> None:
     """A run queues, sends and records; a rerun sends nothing and finds the lock free."""
     config = settings(tmp_path).model_copy(
