@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.adapters.mail import (
+    ConfirmingTransport,
     PermanentFailure,
     SendPacer,
     ServerUnavailable,
@@ -68,6 +69,7 @@ SEND_BUDGET = timedelta(minutes=10)
 # Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
 # only: a run never stops between handing a message to the transport and writing the ledger.
+SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
 INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
 CRASH_ENV = "DIPLOMATES_CRASH_AT"
@@ -262,7 +264,6 @@ class Runner:
         self._transport = transport
         self.store = store or StateStore(settings.state.url)
         self.clock = clock
-        self._rendered: dict[str, EmailMessage] = {}  # this run's messages, by message id
         self.sleep = sleep  # pacing for email.max_per_minute; injected so tests use no real time
         self.monotonic = monotonic
         self.stop = stop  # set by a SIGTERM handler: the run ends at the next boundary step
@@ -402,7 +403,10 @@ class Runner:
                     "%d earlier run(s) stopped without finishing (killed?): marked crashed",
                     len(abandoned), extra={"crashed_runs": abandoned},
                 )  # fmt: skip
-            interrupted = self.store.recover_interrupted(now)
+            transport = self.transport
+            interrupted = self.store.recover_interrupted(
+                now, transport.delivered if isinstance(transport, ConfirmingTransport) else None
+            )
             self._purge(report, now)
             if interrupted:
                 log.warning(
@@ -497,7 +501,7 @@ class Runner:
     def _queue(self, evaluation: Evaluation, now: datetime) -> None:
         if not evaluation.due:
             return
-        from pipeline.adapters.render import render_message
+        from pipeline.adapters.render import render_raw
 
         people = {p.id: p for p in evaluation.people}
         items = []
@@ -505,7 +509,7 @@ class Runner:
             person = people[person_id]
             match = evaluation.matches[person_id]
             key = message_key(self.settings.cohort.name, person_id, template)
-            message = render_message(
+            raw = render_raw(
                 template,
                 person=person,
                 member_name=match.member.name if match.member else None,
@@ -514,9 +518,7 @@ class Runner:
                 now=now,
                 waitlist_position=evaluation.placements[person_id].waitlist_position,
             )
-            items.append((person_id, template, key, message.as_bytes()))
-            if not hasattr(self.transport, "send_raw"):
-                self._rendered[key] = message  # spares _deliver parsing the stored bytes back
+            items.append((person_id, template, key, raw))
         self.store.enqueue(self.settings.cohort.name, items, now)
 
     def _purge(self, report: RunReport, now: datetime) -> None:
@@ -568,6 +570,9 @@ class Runner:
             email.max_per_minute, budget=SEND_BUDGET.total_seconds(),
             clock=self.monotonic, sleep=self.sleep,
         )  # fmt: skip
+        if isinstance(self.transport, ConfirmingTransport):
+            self._deliver_files(self.transport, report, batch, pacer, now)
+            return
         done = 0
         try:
             with self.transport as transport:
@@ -579,20 +584,13 @@ class Runner:
                         )  # fmt: skip
                         break
                     self.checkpoint("send")
-                    send_raw = getattr(transport, "send_raw", None)  # the outbox: bytes as queued
-                    parsed = None if send_raw else self._rendered.pop(message.message_id, None)
-                    if parsed is None and send_raw is None:  # queued by an earlier run
-                        parsed = message_from_bytes(message.raw, policy=policy.default)
-                        assert isinstance(parsed, EmailMessage)
+                    parsed = message_from_bytes(message.raw, policy=policy.default)
+                    assert isinstance(parsed, EmailMessage)  # SMTP re-encodes it for the wire
                     self.store.mark_sending(message, now)
                     done += 1
                     self.checkpoint("send.transport")
                     try:
-                        if send_raw is not None:
-                            send_raw(message.raw, message.message_id)
-                        else:
-                            assert parsed is not None
-                            transport.send(parsed, message.message_id)
+                        transport.send(parsed, message.message_id)
                     except MailError:
                         self.store.mark_unsent(message, now)  # nothing left: an operator's fix
                         raise
@@ -622,6 +620,52 @@ class Runner:
                 "run %s: mail server unavailable (%s); %d message(s) wait",
                 report.run_id, exc, len(batch) - done,
             )  # fmt: skip
+        counts["emails_waiting"] += len(batch) - done
+
+    def _deliver_files(
+        self,
+        transport: ConfirmingTransport,
+        report: RunReport,
+        batch: Sequence[QueuedMessage],
+        pacer: SendPacer,
+        now: datetime,
+    ) -> None:
+        """Delivery to a transport that can tell afterwards whether a message was delivered (the
+        outbox: its file exists). Messages go by chunks, two ledger commits per chunk instead of
+        two per message: a chunk is marked `sending`, its files are written, then it is marked
+        `sent`. After a crash, the next run asks the transport about each `sending` message
+        (`recover_interrupted`): delivered -> `sent`, not -> queued again. Nothing is doubled,
+        nothing is lost, and no message is ever left `incertain`."""
+        counts = report.counts
+        done = 0
+        with transport:
+            while done < len(batch):
+                chunk: list[QueuedMessage] = []
+                while len(chunk) < SEND_CHUNK and done + len(chunk) < len(batch):
+                    if not pacer.ready():
+                        break
+                    chunk.append(batch[done + len(chunk)])
+                if not chunk:
+                    log.warning(
+                        "run %s: sending budget used; %d message(s) wait for the next run",
+                        report.run_id, len(batch) - done,
+                    )  # fmt: skip
+                    break
+                self.checkpoint("send")
+                self.store.mark_sending_many(chunk, now)
+                done += len(chunk)
+                sent: list[QueuedMessage] = []
+                for message in chunk:
+                    self.checkpoint("send.transport")
+                    try:
+                        transport.send_raw(message.raw, message.message_id)
+                    except TemporaryFailure as exc:
+                        self._defer(report, message, now, exc)
+                    else:
+                        sent.append(message)
+                self.checkpoint("send.ledger")
+                self.store.mark_sent_many(sent, now)
+                counts["emails_sent"] += len(sent)
         counts["emails_waiting"] += len(batch) - done
 
     def _defer(

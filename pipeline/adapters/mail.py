@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 
 class TemporaryFailure(Exception):
@@ -45,6 +44,16 @@ class Transport(Protocol):
         ...
 
 
+@runtime_checkable
+class ConfirmingTransport(Transport, Protocol):
+    """A transport that takes the bytes as queued and can tell, after a crash, whether a message
+    was delivered (the outbox). The run sends to it in chunks (see `Runner._deliver_files`)."""
+
+    def send_raw(self, raw: bytes, name: str) -> None: ...
+
+    def delivered(self, name: str) -> bool: ...
+
+
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -66,19 +75,28 @@ class OutboxTransport:
     ) -> None:
         return None
 
+    def _path(self, name: str) -> Path:
+        return self.folder / (_SAFE.sub("_", name) + ".eml")
+
     def send(self, message: EmailMessage, name: str) -> None:
         self.send_raw(message.as_bytes(), name)
 
+    def delivered(self, name: str) -> bool:
+        """Whether message `name` was filed: a file appears whole (renamed into place) or not
+        at all, so after a crash its presence settles a send that the ledger left open."""
+        return self._path(name).exists()
+
     def send_raw(self, raw: bytes, name: str) -> None:
         """Write bytes already rendered (the ledger's copy) without rebuilding the message."""
-        target = self.folder / (_SAFE.sub("_", name) + ".eml")
-        handle, temp = tempfile.mkstemp(prefix=".sending-", dir=self.folder)
+        target = self._path(name)
+        # One run at a time (the run lock), so a fixed name per message is enough; a copy a crash
+        # left half-written is overwritten by the next attempt.
+        temp = target.with_name(".sending-" + target.name)
         try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(raw)
+            temp.write_bytes(raw)
             os.replace(temp, target)
         except OSError as exc:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
             raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
 
 

@@ -12,11 +12,14 @@ validated address, and any header value holding a control character is refused o
 
 from __future__ import annotations
 
+import binascii
 import functools
+import hashlib
 import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -27,7 +30,7 @@ import css_inline
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from pipeline.config import PARIS, CohortSettings, Settings
+from pipeline.config import PARIS, CohortSettings, ProgrammeSettings, Settings
 from pipeline.core.text import clean
 from pipeline.model import AuthorityKind, Person, Role, Template
 
@@ -42,12 +45,18 @@ _INLINER = css_inline.CSSInliner(
 
 # RFC 5322 atext plus dots: what may stand on either side of the `@` of a Message-ID.
 _ID_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\Z")
+# An address the email package writes as it is: ASCII dot-atom local part, plain domain.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
+)
 _SPACE_BEFORE = re.compile(r" ([:;!?»])")
 _SPACE_AFTER = re.compile(r"« ")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=256)
 def french_date(value: datetime) -> str:
     """A date as French readers write it, in Paris time: `30 mars 2026`, `1er avril 2026`."""
     day = value.astimezone(PARIS).date() if value.tzinfo else value.date()
@@ -78,10 +87,26 @@ def _display_url(url: str) -> str:
     return _SCHEME.sub("", url).rstrip("/")
 
 
+_SUBJECTS: dict[tuple[Environment, str, str, str], str] = {}
+
+
+def _subject(env: Environment, folder: str, programme: ProgrammeSettings, cohort: str) -> str:
+    """A template's subject: config values only, the same for every message of a run."""
+    key = (env, folder, programme.model_dump_json(), cohort)
+    found = _SUBJECTS.get(key)
+    if found is None:
+        context = {"programme": programme, "cohort_name": cohort}
+        template = env.get_template(f"{folder}/subject.txt")
+        found = _SUBJECTS[key] = _french_spacing(template.render(context)).strip()
+        if len(_SUBJECTS) > 256:  # a long-lived scheduler whose config changed many times
+            _SUBJECTS.clear()
+    return found
+
+
 @functools.cache
 def _environment(templates_dir: Path) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(templates_dir),
+        loader=FileSystemLoader(templates_dir.resolve()),
         undefined=StrictUndefined,
         autoescape=select_autoescape(
             enabled_extensions=("html",), default_for_string=False, default=False
@@ -149,30 +174,22 @@ def _message_id(message_id: str, sender: str) -> str:
     return f"<{message_id}@{domain}>"
 
 
-def render_message(
+def _render_parts(
     template: Template,
     *,
     person: Person,
     member_name: str | None,
     settings: Settings,
-    message_id: str,
     now: datetime,
-    waitlist_position: int | None = None,
-    templates_dir: Path | None = None,
-) -> EmailMessage:
-    """Build the email `template` for `person`, ready for a transport.
-
-    `member_name` is the matched member's canonical name (None when there is no match: the
-    collectivité as typed is shown instead). `message_id` is the local part of the Message-ID,
-    stable per person, cohort and template so a resend can be recognised. Raises ValueError when
-    a header would carry a control character, and jinja2 errors when a template is missing or
-    uses an unknown variable.
-    """
+    waitlist_position: int | None,
+    templates_dir: Path | None,
+) -> tuple[str, str, str]:
+    """(subject, text body, HTML body with inlined CSS) of one message."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if waitlist_position is not None and waitlist_position < 1:
         raise ValueError(f"waitlist_position must be 1 or more, got {waitlist_position}")
-    env = _environment((templates_dir or TEMPLATES_DIR).resolve())
+    env = _environment(templates_dir or TEMPLATES_DIR)
     folder = Template(template).value
     cohort = settings.cohort
 
@@ -181,8 +198,7 @@ def render_message(
         "programme": settings.programme,
         "cohort_name": cohort.name,
     }
-    subject = _french_spacing(env.get_template(f"{folder}/subject.txt").render(subject_context))
-    subject = subject.strip()
+    subject = _subject(env, folder, settings.programme, cohort.name)
 
     context: dict[str, Any] = {
         **subject_context,
@@ -199,22 +215,127 @@ def render_message(
     }
     text = _tidy_text(env.get_template(f"{folder}/body.txt").render(context))
     html = str(_INLINER.inline(env.get_template(f"{folder}/body.html").render(context)))
+    return subject, text, html
 
+
+def _header_lines(msg: EmailMessage) -> bytes:
+    """The header section the email package writes for `msg` (which has no body)."""
+    data = msg.as_bytes(policy=policy.default)
+    return data[:-1] if data.endswith(b"\n\n") else data
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_headers(
+    sender_name: str, sender: str, reply_to: str, subject: str, date: str, template: str
+) -> bytes:
+    """The headers every message of one template shares in a run, written once by the email
+    package (address checks, encoded words for accents, folding) and reused."""
     msg = EmailMessage()
     # formataddr would hide a newline in an encoded word: check the parts before joining them.
-    sender_name = _check_header("From", settings.email.sender_name)
-    sender = _check_header("From", settings.email.sender)
-    _set_address(msg, "From", formataddr((sender_name, sender)))
-    _set_address(msg, "To", person.email, exact=True)
-    _set_address(msg, "Reply-To", settings.email.reply_to)
+    _set_address(msg, "From", formataddr((_check_header("From", sender_name),
+                                          _check_header("From", sender))))  # fmt: skip
+    _set_address(msg, "Reply-To", reply_to)
     msg["Subject"] = _check_header("Subject", subject)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = _check_header("Message-ID", _message_id(message_id, settings.email.sender))
+    msg["Date"] = date
     msg["Auto-Submitted"] = "auto-generated"
-    msg["X-CUF-Template"] = folder
-    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
-    return msg
+    msg["X-CUF-Template"] = template
+    msg["MIME-Version"] = "1.0"
+    return _header_lines(msg)
+
+
+def _to_line(address: str) -> bytes:
+    """`To: address`: a plain ASCII address is written as it is (what the email package writes
+    for it); anything else goes through the email package's checks and encoding."""
+    if len(address) <= 72 and _PLAIN_ADDRESS.match(address):
+        return b"To: " + address.encode("ascii") + b"\n"
+    msg = EmailMessage()
+    _set_address(msg, "To", address, exact=True)
+    return _header_lines(msg)
+
+
+def _qp_part(subtype: str, body: str) -> bytes:
+    """One text part in UTF-8, quoted-printable (7-bit safe, lines of 76 characters at most),
+    its lines ended by `\\n` as the email package ends them."""
+    data = b"\n".join(body.encode("utf-8").splitlines()) + b"\n"
+    return (
+        b"Content-Type: text/" + subtype.encode("ascii") + b'; charset="utf-8"\n'
+        b"Content-Transfer-Encoding: quoted-printable\n\n" + binascii.b2a_qp(data, istext=True)
+    )
+
+
+def render_raw(
+    template: Template,
+    *,
+    person: Person,
+    member_name: str | None,
+    settings: Settings,
+    message_id: str,
+    now: datetime,
+    waitlist_position: int | None = None,
+    templates_dir: Path | None = None,
+) -> bytes:
+    """Build the email `template` for `person` as the bytes a transport sends or files.
+
+    `member_name` is the matched member's canonical name (None when there is no match: the
+    collectivité as typed is shown instead). `message_id` is the local part of the Message-ID,
+    stable per person, cohort and template so a resend can be recognised. Raises ValueError when
+    a header would carry a control character, and jinja2 errors when a template is missing or
+    uses an unknown variable.
+
+    A run renders hundreds of messages: the headers they share are written once per template by
+    the email package, and each message adds its `To`, `Message-ID` and two quoted-printable
+    parts of a multipart/alternative (text, then HTML). The boundary starts with `=_`, which
+    quoted-printable text can never contain. `render_message` parses these bytes back.
+    """
+    subject, text, html = _render_parts(
+        template, person=person, member_name=member_name, settings=settings, now=now,
+        waitlist_position=waitlist_position, templates_dir=templates_dir,
+    )  # fmt: skip
+    email = settings.email
+    identifier = _message_id(message_id, email.sender)
+    boundary = b"=_" + hashlib.sha256(identifier.encode("ascii")).hexdigest()[:32].encode()
+    return b"".join(
+        (
+            _fixed_headers(
+                email.sender_name,
+                email.sender,
+                email.reply_to,
+                subject,
+                format_datetime(now),
+                Template(template).value,
+            ),  # fmt: skip
+            _to_line(_check_header("To", person.email)),
+            b"Message-ID: " + identifier.encode("ascii") + b"\n",
+            b'Content-Type: multipart/alternative;\n boundary="' + boundary + b'"\n\n',
+            b"--" + boundary + b"\n",
+            _qp_part("plain", text),
+            b"\n--" + boundary + b"\n",  # the line end before a boundary belongs to it
+            _qp_part("html", html),
+            b"\n--" + boundary + b"--\n",
+        )
+    )
+
+
+def render_message(
+    template: Template,
+    *,
+    person: Person,
+    member_name: str | None,
+    settings: Settings,
+    message_id: str,
+    now: datetime,
+    waitlist_position: int | None = None,
+    templates_dir: Path | None = None,
+) -> EmailMessage:
+    """`render_raw`'s message, parsed by the email package (for previews and SMTP)."""
+    raw = render_raw(
+        template, person=person, member_name=member_name, settings=settings,
+        message_id=message_id, now=now, waitlist_position=waitlist_position,
+        templates_dir=templates_dir,
+    )  # fmt: skip
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    return parsed
 
 
 def sample_person(now: datetime) -> Person:

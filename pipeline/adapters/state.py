@@ -12,7 +12,7 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -300,6 +300,26 @@ class StateStore:
     def mark_sent(self, message: QueuedMessage, now: datetime) -> None:
         self._set(message.id, state="sent", updated_at=_utc(now), sent_at=_utc(now), error=None)
 
+    def mark_sending_many(self, batch: Sequence[QueuedMessage], now: datetime) -> None:
+        """`mark_sending` for a whole chunk, in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids(batch)))
+                .values(state="sending", updated_at=_utc(now), attempts=messages.c.attempts + 1)
+            )
+
+    def mark_sent_many(self, batch: Sequence[QueuedMessage], now: datetime) -> None:
+        """`mark_sent` for a whole chunk, in one transaction."""
+        if not batch:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids(batch)))
+                .values(state="sent", updated_at=_utc(now), sent_at=_utc(now), error=None)
+            )
+
     def mark_retry(
         self, message: QueuedMessage, now: datetime, error: str, delay: timedelta
     ) -> None:
@@ -385,15 +405,39 @@ class StateStore:
             )
             return (result.rowcount or 0) == 1
 
-    def recover_interrupted(self, now: datetime) -> int:
-        """Messages left in `sending` by a crash become `incertain` (never resent automatically)."""
+    def recover_interrupted(
+        self, now: datetime, delivered: Callable[[str], bool | None] | None = None
+    ) -> int:
+        """Settle the messages a crash left in `sending`; returns how many became `incertain`.
+
+        `delivered(message_id)` is the transport's answer, when it can give one (the outbox can:
+        its file is there or not): True -> `sent` (at the time it was marked `sending`), False ->
+        queued again as `pending` (nothing was handed over: the attempt is not counted). Without
+        an answer (SMTP: the server may have it) -> `incertain`, never resent by itself.
+        """
         with self.engine.begin() as conn:
-            result = conn.execute(
-                update(messages)
-                .where(messages.c.state == "sending")
-                .values(state="incertain", updated_at=_utc(now))
-            )
-            return result.rowcount or 0
+            left = conn.execute(
+                select(messages.c.id, messages.c.message_id, messages.c.updated_at).where(
+                    messages.c.state == "sending"
+                )
+            ).all()
+            incertain = 0
+            for row in left:
+                verdict = delivered(row.message_id) if delivered is not None else None
+                base = update(messages).where(messages.c.id == row.id)
+                if verdict is True:
+                    conn.execute(base.values(state="sent", sent_at=row.updated_at, error=None))
+                elif verdict is False:
+                    conn.execute(
+                        base.values(
+                            state="pending", attempts=messages.c.attempts - 1,
+                            updated_at=_utc(now),
+                        )
+                    )  # fmt: skip
+                else:
+                    conn.execute(base.values(state="incertain", updated_at=_utc(now)))
+                    incertain += 1
+            return incertain
 
     def count_by_state(self) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -315,6 +315,21 @@ def test_sigkill_in_the_middle_of_a_batch_then_rerun(
     assert "was sent" in capsys.readouterr().err
 
 
+def test_sigterm_between_an_smtp_send_and_its_ledger_write(
+    tmp_path: Path, config: Path, server: SmtpServer
+) -> None:
+    """SIGTERM right after the 2nd message is handed over: it is recorded `sent`, the rest wait
+    `pending`, the run exits 0; the next run sends the rest, nothing twice."""
+    process = run_process(config, "2026-03-20T10:00", DIPLOMATES_CRASH_AT="send.ledger:2:TERM")
+    assert process.wait(timeout=60) == 0, process.stderr.read() if process.stderr else ""
+    assert Counter(r.state for r in ledger(tmp_path)) == {"sent": 2, "pending": len(VALID) - 2}
+    assert len(server.messages) == 2
+    assert run(config, "2026-03-20T10:05") == 0
+    assert Counter(r.state for r in ledger(tmp_path)) == {"sent": len(VALID)}
+    assert_nothing_lost_nothing_twice(tmp_path, server)
+    assert sorted(to for to, _ in delivered(server)) == sorted(VALID)
+
+
 def test_preview_writes_the_four_files_with_real_or_sample_data(
     tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -81,6 +81,29 @@ def test_ledger_states_move_as_delivery_goes(store: StateStore) -> None:
     assert store.count_by_state() == {"sent": 1, "retry": 1, "failed": 1, "incertain": 1}
 
 
+def test_a_transport_that_can_tell_settles_interrupted_sends(store: StateStore) -> None:
+    """Left `sending` by a crash: filed -> `sent` at the time of the attempt; not filed ->
+    `pending` again with the attempt uncounted; no answer -> `incertain`. Chunks are marked in
+    one go."""
+    store.enqueue("P", [item("DT-a"), item("DT-b"), item("DT-c")], T0)
+    queued = store.due("P", T0)
+    store.mark_sending_many(queued, T0)
+    answers = {"accuse_reception.DT-a": True, "accuse_reception.DT-b": False}
+    later = T0 + timedelta(hours=1)
+    assert store.recover_interrupted(later, answers.get) == 1  # DT-c: the transport can't tell
+    entries = {e.person_id: e for e in store.ledger("P")}
+    assert {p: e.state for p, e in entries.items()} == {
+        "DT-a": "sent", "DT-b": "pending", "DT-c": "incertain",
+    }  # fmt: skip
+    assert entries["DT-a"].at == T0
+    (again,) = store.due("P", later)
+    assert (again.person_id, again.attempts) == ("DT-b", 0)
+    store.mark_sending_many([again], later)
+    store.mark_sent_many([again], later)
+    assert {e.person_id: e.state for e in store.ledger("P")}["DT-b"] == "sent"
+    assert store.sent_since(T0) == 2
+
+
 def test_runs_are_recorded_with_outcome_and_counts(store: StateStore) -> None:
     """start/finish keep aware times and counts; a run left `running` is marked crashed."""
     first = store.start_run(T0, T0)

@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from jinja2 import UndefinedError
 
-from pipeline.adapters.render import TEMPLATES_DIR, french_date, render_message, sample_person
+from pipeline.adapters.render import (
+    TEMPLATES_DIR,
+    _render_parts,
+    french_date,
+    render_message,
+    render_raw,
+    sample_person,
+)
 from pipeline.config import Settings
 from pipeline.model import Person, Role, Template
 
@@ -477,3 +484,60 @@ def test_sample_person_renders_every_template() -> None:
     for template in Template:
         text, _ = parts(render(template, person=person, waitlist_position=2))
         assert "Bonjour Camille," in text
+
+
+# --- Raw bytes against the email package -------------------------------------------------------
+
+
+def package_built(raw_of: Template, person: Person, settings: Settings) -> EmailMessage:
+    """The message as the email package builds it itself from the same subject and parts."""
+    subject, text, html = _render_parts(
+        raw_of, person=person, member_name="Saint-Étienne", settings=settings, now=WHILE_OPEN,
+        waitlist_position=None, templates_dir=None,
+    )  # fmt: skip
+    msg = EmailMessage()
+    msg["From"] = f"{settings.email.sender_name} <{settings.email.sender}>"
+    msg["To"] = person.email
+    msg["Reply-To"] = settings.email.reply_to
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(WHILE_OPEN)
+    msg["Message-ID"] = f"<key.{raw_of.value}@cites-unies-france.example>"
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-CUF-Template"] = raw_of.value
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return parse(msg)
+
+
+@pytest.mark.parametrize("template", list(Template))
+@pytest.mark.parametrize(
+    "address", ["camille.martin@example.org", "o'brien+cuf@sub.example.org", "jérôme@exemple.fr"]
+)
+def test_raw_bytes_read_back_as_the_email_package_builds_them(
+    template: Template, address: str
+) -> None:
+    """render_raw's bytes parse to the same headers and the same decoded text and HTML as the
+    message the email package builds itself; they are 7-bit with lines of 78 characters at most
+    (but the Message-ID, which cannot be folded, as the email package leaves it)."""
+    settings = make_settings(email_={"sender_name": "Équipe Cités Unies France"})
+    person = make_person(email=address, first_name="Zoé-Ève")
+    raw = render_raw(
+        template, person=person, member_name="Saint-Étienne", settings=settings,
+        message_id=f"key.{template.value}", now=WHILE_OPEN,
+    )  # fmt: skip
+    ours = email.message_from_bytes(raw, policy=email.policy.default)
+    theirs = package_built(template, person, settings)
+    assert isinstance(ours, EmailMessage)
+    names = {key.lower() for key in theirs.keys()}
+    assert {key.lower() for key in ours.keys()} == names
+    for name in names - {"content-type"}:
+        assert str(ours[name]) == str(theirs[name]), name
+    assert ours.get_content_type() == theirs.get_content_type() == "multipart/alternative"
+    for kind in ("plain", "html"):
+        mine, reference = ours.get_body((kind,)), theirs.get_body((kind,))
+        assert mine is not None and reference is not None
+        assert mine.get_content() == reference.get_content()
+        assert mine["Content-Transfer-Encoding"] == "quoted-printable"
+    assert raw.isascii()
+    lines = [line for line in raw.splitlines() if not line.startswith(b"Message-ID: ")]
+    assert max(len(line) for line in lines) <= 78
