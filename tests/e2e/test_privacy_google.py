@@ -7,37 +7,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from pipeline.adapters.google_sheets import GoogleSpreadsheet
 from pipeline.cli import main
 from pipeline.core.people import person_id
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS
+from tests.e2e.google_world import (
+    World,
+    consistent_rows,
+    google_world,
+    is_key_check,
+    rotate,
+)
 from tests.e2e.scenario import (
-    ANSWERS,
     COHORT,
-    CONFIG,
     FORM,
-    MEMBERS,
-    MEMBERS_SHEET,
     outbox,
     people,
     sent,
 )
-from tests.e2e.test_scenario_google import (
-    GOOGLE_SECTION,
-    GoogleView,
-    Runs,
-    World,
-    consistent_rows,
-    form_cell,
-    is_key_check,
-    rotate,
-    typed_cell,
-)
-from tests.integration.conftest import FakeClock, google_harness
 
 CHLOE = "chloe@lyon.fr"
 SECRETS = (CHLOE, "Chloé", "Faure", person_id(CHLOE))
@@ -46,33 +34,8 @@ SECRETS = (CHLOE, "Chloé", "Faure", person_id(CHLOE))
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """The scenario's spreadsheet on the stand-in and a config pointing the CLI there."""
-    clock = FakeClock()
-    build = GoogleSpreadsheet.from_settings.__func__  # type: ignore[attr-defined]
-
-    def with_fake_clock(cls: type, settings: Any, **options: Any) -> GoogleSpreadsheet:
-        options.setdefault("sleep", clock.sleep)
-        options.setdefault("clock", clock)
-        backend: GoogleSpreadsheet = build(cls, settings, **options)
-        return backend
-
-    monkeypatch.setattr(GoogleSpreadsheet, "from_settings", classmethod(with_fake_clock))
-    with google_harness(tmp_path) as harness:
-        spreadsheet = harness.standin.create_spreadsheet(
-            {
-                FORM: [FORM_HEADERS, *[[form_cell(v) for v in row] for row in ANSWERS]],
-                MEMBERS_SHEET: [[typed_cell(v) for v in row] for row in [MEMBER_HEADERS, *MEMBERS]],
-            },
-            shared_with=[harness.account.email],
-        )
-        harness.spreadsheet_id = spreadsheet.id
-        local = CONFIG.format(tmp=tmp_path)
-        section = GOOGLE_SECTION.format(
-            key=spreadsheet.id, credentials=harness.key_file, endpoint=harness.standin.url
-        )
-        config = tmp_path / "config.toml"
-        config.write_text(section + local[local.index("[email]") :], encoding="utf-8")
-        runs = Runs(config, harness.standin, spreadsheet.id)
-        yield World(harness, GoogleView(harness.standin, spreadsheet.id), runs, clock, tmp_path)
+    with google_world(tmp_path, monkeypatch) as opened:
+        yield opened
 
 
 def held(world: World, skip_form: bool) -> list[str]:
