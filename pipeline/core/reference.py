@@ -10,13 +10,14 @@ readings those lookups understand. Nothing here does I/O.
 from __future__ import annotations
 
 import re
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property, lru_cache
-from operator import itemgetter
+from typing import NamedTuple, overload
 
 from rapidfuzz.distance import OSA
 
@@ -50,17 +51,117 @@ class Place:
         return self.kinds[0]
 
 
+class PlaceColumns(NamedTuple):
+    """The fields of many places, one tuple per field, in `Place`'s order."""
+
+    keys: tuple[str, ...]
+    names: tuple[str, ...]
+    kinds: tuple[tuple[AuthorityKind, ...], ...]
+    departments: tuple[tuple[str, ...], ...]
+    populations: tuple[int, ...]
+    sirens: tuple[str, ...]
+    insees: tuple[str, ...]
+    other_names: tuple[tuple[str, ...], ...]  # `Place.names`
+    aliases: tuple[tuple[str, ...], ...]
+    epcis: tuple[str, ...]
+
+
+class PlaceTable(Sequence[Place]):
+    """Places kept as columns of plain values, each made a `Place` when first read.
+
+    Making the 36,000 places of the COG as objects takes a tenth of a second; a run reads a few
+    hundred of them. Equal to another table, or to a tuple, holding the same places in order.
+    """
+
+    __slots__ = ("_made", "columns")
+
+    def __init__(self, columns: PlaceColumns) -> None:
+        count = len(columns.keys)
+        if any(len(column) != count for column in columns):
+            raise ValueError("place columns of different lengths")
+        self.columns = columns
+        self._made: list[Place | None] = [None] * count
+
+    @classmethod
+    def of(cls, places: Iterable[Place]) -> PlaceTable:
+        """The table of these places (kept as they are: reading one gives the same object)."""
+        made = list(places)
+        table = cls(
+            PlaceColumns(
+                tuple(p.key for p in made),
+                tuple(p.name for p in made),
+                tuple(p.kinds for p in made),
+                tuple(p.departments for p in made),
+                tuple(p.population for p in made),
+                tuple(p.siren for p in made),
+                tuple(p.insee for p in made),
+                tuple(p.names for p in made),
+                tuple(p.aliases for p in made),
+                tuple(p.epci for p in made),
+            )
+        )
+        table._made[:] = made
+        return table
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, i: int) -> Place: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[Place, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> Place | tuple[Place, ...]:
+        if isinstance(i, slice):
+            return tuple(map(self.__getitem__, range(*i.indices(len(self)))))
+        place = self._made[i]
+        if place is None:
+            c = self.columns
+            place = self._made[i] = Place(
+                key=c.keys[i],
+                name=c.names[i],
+                kinds=c.kinds[i],
+                departments=c.departments[i],
+                population=c.populations[i],
+                siren=c.sirens[i],
+                insee=c.insees[i],
+                names=c.other_names[i],
+                aliases=c.aliases[i],
+                epci=c.epcis[i],
+            )
+        return place
+
+    def __iter__(self) -> Iterator[Place]:
+        return map(self.__getitem__, range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PlaceTable):
+            return self.columns == other.columns
+        if isinstance(other, tuple):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"PlaceTable({len(self)} places)"
+
+
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """Every known collectivité, as loaded by an adapter. Compared and hashed by identity."""
+    """Every known collectivité, as loaded by an adapter. Compared and hashed by identity.
 
-    places: tuple[Place, ...]
+    `state`, when given, is `index_state(places)` as computed earlier (the adapter keeps it with
+    the places it caches): the index is then ready in milliseconds instead of reading every name.
+    """
+
+    places: Sequence[Place]
     source: str = ""
+    state: IndexState | None = field(default=None, repr=False)
 
     @cached_property
     def index(self) -> ReferenceIndex:
         """Name and code lookups, built once per loaded reference."""
-        return ReferenceIndex(self.places)
+        return ReferenceIndex(self.places, self.state)
 
 
 # --- Normalization ------------------------------------------------------------------------------
@@ -528,104 +629,179 @@ class FuzzyList:
     lengths: list[int]
 
 
-@dataclass
-class ReferenceIndex:
-    """Every place reachable by loose name key, per kind of table, and by code."""
+# The entries of one loose key in a name table. Most keys name one place, officially, with no
+# article that the loose key drops: those are stored as the place's index alone.
+TableValue = int | tuple[Entry, ...]
 
-    places: Sequence[Place]
-    tables: dict[Hint, dict[str, list[Entry]]] = field(default_factory=dict)
-    cores: dict[str, list[Entry]] = field(default_factory=dict)
-    by_siren: dict[str, int] = field(default_factory=dict)
-    by_insee: dict[str, int] = field(default_factory=dict)
-    by_key: dict[str, int] = field(default_factory=dict)
-    department_place: dict[str, int] = field(default_factory=dict)
-    region_place: dict[str, int] = field(default_factory=dict)
+
+def _packed(loose: str, entries: Sequence[Entry]) -> TableValue:
+    if len(entries) == 1 and entries[0][1] == loose and not entries[0][2]:
+        return entries[0][0]
+    return tuple(entries)
+
+
+def _unpacked(loose: str, value: TableValue) -> Sequence[Entry]:
+    return ((value, loose, False),) if isinstance(value, int) else value
+
+
+class IndexState(NamedTuple):
+    """What `ReferenceIndex` computes from every name of the places, as plain values only (str,
+    int, bytes, tuples and dicts of them), so an adapter can store it and give it back.
+
+    `tables` are keyed by `Hint` value. The approximate-search entries (loose key, place) come
+    once each, sorted by key length: `fuzzy_keys`, and `fuzzy_places` as an `array("i")` in
+    bytes; `fuzzy_lists` gives, per (interco, département), the positions of its entries in the
+    same form (see `ReferenceIndex.fuzzy_choices`).
+    """
+
+    tables: dict[str, dict[str, TableValue]]
+    cores: dict[str, TableValue]
+    department_place: dict[str, int]
+    region_place: dict[str, int]
+    fuzzy_keys: tuple[str, ...]
+    fuzzy_places: bytes
+    fuzzy_lists: dict[tuple[bool, str], bytes]
+
+
+def index_state(places: Sequence[Place]) -> IndexState:
+    """Read every name of every place into lookup tables (about 0.4 s for the COG)."""
+    c = (places if isinstance(places, PlaceTable) else PlaceTable.of(places)).columns
+    tables: dict[Hint, defaultdict[str, list[Entry]]] = {h: defaultdict(list) for h in Hint}
+    cores: defaultdict[str, list[Entry]] = defaultdict(list)
+    fuzzy_entries: dict[tuple[str, int], bool] = {}  # (key, place) -> is a core name
+    department_place: dict[str, int] = {}
+    region_place: dict[str, int] = {}
+
+    def add_fuzzy(key: str, i: int, core: bool = False) -> None:
+        if key:
+            fuzzy_entries[(key, i)] = fuzzy_entries.get((key, i), True) and core
+
+    hints_of: dict[tuple[AuthorityKind, ...], list[Hint]] = {}
+    rows = zip(c.keys, c.names, c.kinds, c.departments, c.other_names, c.aliases, strict=True)
+    for i, (key, name, kinds, departments, names, aliases) in enumerate(rows):
+        hints = hints_of.get(kinds)
+        if hints is None:
+            hints = hints_of[kinds] = [_TABLE_OF_KIND[k] for k in kinds if k in _TABLE_OF_KIND]
+        named = [(n, False) for n in (name, *names)]
+        named += [(a, True) for a in aliases]
+        for full, alias in named:
+            text, extra = _split_extra(full)
+            tokens = name_tokens(text)
+            if not tokens:
+                continue
+            entry = (i, strict_key(tokens), alias)
+            loose = loose_key(tokens)
+            for hint in hints:
+                tables[hint][loose].append(entry)
+            add_fuzzy(loose, i)
+            if Hint.INTERCO in hints:
+                for core in interco_cores(tokens):
+                    cores[loose_key(core)].append((i, strict_key(core), alias))
+                    add_fuzzy(loose_key(core), i, core=True)
+                if extra and len(extra) <= 12:  # an acronym: "CCEL", "CC VBA"
+                    acronym = loose_key(name_tokens(extra))
+                    tables[Hint.INTERCO][acronym].append((i, acronym, True))
+        if key.startswith("DEP:"):
+            for dep in departments:
+                department_place.setdefault(dep, i)
+        if key.startswith("REG:"):
+            for dep in departments:
+                region_place.setdefault(dep, i)
+    # Collectivités that stand for a département (Paris, Martinique, Corse…) where no plain
+    # département exists; never an EPCI (the Métropole de Lyon is not "CD 69").
+    for i, (key, kinds, departments) in enumerate(zip(c.keys, c.kinds, c.departments, strict=True)):
+        if AuthorityKind.DEPARTEMENT in kinds and not key.startswith("EPCI:"):
+            for dep in departments:
+                department_place.setdefault(dep, i)
+    place_names = {key for h in (Hint.COMMUNE, Hint.DEPARTEMENT, Hint.REGION) for key in tables[h]}
     # For approximate search: every (loose key, place) once, globally and per département; an
     # EPCI's core name ("brest" for Brest Métropole) only in the `interco` lists when it is also
-    # the name of a commune, département or région.
-    fuzzy: dict[tuple[bool, str], FuzzyList] = field(default_factory=dict)
-    place_names: frozenset[str] = frozenset()
+    # the name of a commune, département or région. Sorted by length (a stable sort, so equal
+    # lengths keep the order of the places), so a search within k edits only looks at names k
+    # letters longer or shorter at most.
+    ordered = sorted(fuzzy_entries.items(), key=lambda item: len(item[0][0]))
+    lists: defaultdict[tuple[bool, str], array[int]] = defaultdict(lambda: array("i"))
+    for position, ((key, i), only_core) in enumerate(ordered):
+        both = not (only_core and key in place_names)
+        for dep in ("", *c.departments[i]):
+            lists[(True, dep)].append(position)
+            if both:
+                lists[(False, dep)].append(position)
+    return IndexState(
+        tables={h.value: {k: _packed(k, v) for k, v in t.items()} for h, t in tables.items()},
+        cores={k: _packed(k, v) for k, v in cores.items()},
+        department_place=department_place,
+        region_place=region_place,
+        fuzzy_keys=tuple(key for (key, _), _ in ordered),
+        fuzzy_places=array("i", [i for (_, i), _ in ordered]).tobytes(),
+        fuzzy_lists={k: v.tobytes() for k, v in lists.items()},
+    )
 
-    def __post_init__(self) -> None:
-        tables: dict[Hint, defaultdict[str, list[Entry]]] = {h: defaultdict(list) for h in Hint}
-        cores: defaultdict[str, list[Entry]] = defaultdict(list)
-        fuzzy_entries: dict[tuple[str, int], bool] = {}  # (key, place) -> is a core name
 
-        def add_fuzzy(key: str, i: int, core: bool = False) -> None:
-            if key:
-                fuzzy_entries[(key, i)] = fuzzy_entries.get((key, i), True) and core
+class ReferenceIndex:
+    """Every place reachable by loose name key, per kind of table, and by code.
 
-        hints_of: dict[tuple[AuthorityKind, ...], list[Hint]] = {}
-        for i, place in enumerate(self.places):
-            self.by_key[place.key] = i
-            if place.siren:
-                self.by_siren[place.siren] = i
-            if place.insee:
-                self.by_insee[place.insee] = i
-            hints = hints_of.get(place.kinds)
-            if hints is None:
-                hints = hints_of[place.kinds] = [
-                    _TABLE_OF_KIND[k] for k in place.kinds if k in _TABLE_OF_KIND
-                ]
-            named = [(n, False) for n in (place.name, *place.names)]
-            named += [(a, True) for a in place.aliases]
-            for full, alias in named:
-                text, extra = _split_extra(full)
-                tokens = name_tokens(text)
-                if not tokens:
-                    continue
-                entry = (i, strict_key(tokens), alias)
-                loose = loose_key(tokens)
-                for hint in hints:
-                    tables[hint][loose].append(entry)
-                add_fuzzy(loose, i)
-                if Hint.INTERCO in hints:
-                    for core in interco_cores(tokens):
-                        cores[loose_key(core)].append((i, strict_key(core), alias))
-                        add_fuzzy(loose_key(core), i, core=True)
-                    if extra and len(extra) <= 12:  # an acronym: "CCEL", "CC VBA"
-                        acronym = loose_key(name_tokens(extra))
-                        tables[Hint.INTERCO][acronym].append((i, acronym, True))
-            if place.key.startswith("DEP:"):
-                for dep in place.departments:
-                    self.department_place.setdefault(dep, i)
-            if place.key.startswith("REG:"):
-                for dep in place.departments:
-                    self.region_place.setdefault(dep, i)
-        # Collectivités that stand for a département (Paris, Martinique, Corse…) where no plain
-        # département exists; never an EPCI (the Métropole de Lyon is not "CD 69").
-        for i, place in enumerate(self.places):
-            if AuthorityKind.DEPARTEMENT in place.kinds and not place.key.startswith("EPCI:"):
-                for dep in place.departments:
-                    self.department_place.setdefault(dep, i)
-        self.tables = {h: dict(t) for h, t in tables.items()}
-        self.cores = dict(cores)
-        self.place_names = frozenset(
-            key for h in (Hint.COMMUNE, Hint.DEPARTEMENT, Hint.REGION) for key in self.tables[h]
-        )
-        fuzzy: defaultdict[tuple[bool, str], list[tuple[int, str, int]]] = defaultdict(list)
-        place_names = self.place_names
-        for (key, i), only_core in fuzzy_entries.items():
-            item = (len(key), key, i)
-            both = not (only_core and key in place_names)
-            for dep in ("", *self.places[i].departments):
-                fuzzy[(True, dep)].append(item)
-                if both:
-                    fuzzy[(False, dep)].append(item)
-        # Sorted by length, so a search within k edits only looks at names k letters longer or
-        # shorter at most.
-        for list_key, entries in fuzzy.items():
-            entries.sort(key=itemgetter(0))
-            self.fuzzy[list_key] = FuzzyList(
-                [e[1] for e in entries], [e[2] for e in entries], [e[0] for e in entries]
-            )
+    Made from `index_state(places)`, computed here unless given. What every run reads (the name
+    tables) is ready at once; the code tables on first use, and the approximate-search list of
+    one département (`fuzzy`) when first asked for.
+    """
+
+    def __init__(self, places: Sequence[Place], state: IndexState | None = None) -> None:
+        self.places = places
+        self.state = state if state is not None else index_state(places)
+        self.tables: dict[Hint, dict[str, TableValue]] = {
+            h: self.state.tables[h.value] for h in Hint
+        }
+        self.cores: dict[str, TableValue] = self.state.cores
+        self.department_place: dict[str, int] = self.state.department_place
+        self.region_place: dict[str, int] = self.state.region_place
+        self.fuzzy: dict[tuple[bool, str], FuzzyList] = {}  # the lists built so far
+
+    @cached_property
+    def _columns(self) -> PlaceColumns:
+        places = self.places
+        return (places if isinstance(places, PlaceTable) else PlaceTable.of(places)).columns
+
+    @cached_property
+    def by_key(self) -> dict[str, int]:
+        keys = self._columns.keys
+        return dict(zip(keys, range(len(keys)), strict=True))
+
+    @cached_property
+    def by_siren(self) -> dict[str, int]:
+        return {siren: i for i, siren in enumerate(self._columns.sirens) if siren}
+
+    @cached_property
+    def by_insee(self) -> dict[str, int]:
+        return {insee: i for i, insee in enumerate(self._columns.insees) if insee}
+
+    @cached_property
+    def _fuzzy_places(self) -> array[int]:
+        places = array("i")
+        places.frombytes(self.state.fuzzy_places)
+        return places
+
+    def fuzzy_list(self, department: str, interco: bool) -> FuzzyList | None:
+        """The approximate-search list of one département ("" for all), made on first use."""
+        list_key = (interco, department)
+        found = self.fuzzy.get(list_key)
+        if found is None:
+            stored = self.state.fuzzy_lists.get(list_key)
+            if stored is None:
+                return None
+            positions = array("i")
+            positions.frombytes(stored)
+            keys = list(map(self.state.fuzzy_keys.__getitem__, positions))
+            places = list(map(self._fuzzy_places.__getitem__, positions))
+            found = self.fuzzy[list_key] = FuzzyList(keys, places, list(map(len, keys)))
+        return found
 
     def fuzzy_choices(
         self, department: str, interco: bool, length: int = -1, edits: int = 0
     ) -> tuple[list[str], list[int]]:
         """Names to search approximately: all (department "") or those of one département; with
         a length, only names that `edits` insertions or deletions can reach."""
-        found = self.fuzzy.get((interco, department))
+        found = self.fuzzy_list(department, interco)
         if found is None:
             return [], []
         if length < 0:
@@ -637,16 +813,20 @@ class ReferenceIndex:
     def lookup(self, hint: Hint, reading: Reading) -> tuple[list[int], list[int]]:
         """Places of this table named like the reading: (by an official name, by a former name
         or nickname only). See `_pick` for articles."""
-        return _pick(self.tables[hint].get(reading.loose, ()), reading.strict)
+        found = self.tables[hint].get(reading.loose)
+        if found is None:
+            return [], []
+        return _pick(_unpacked(reading.loose, found), reading.strict)
 
     def lookup_core(self, reading: Reading) -> tuple[list[int], list[int]]:
         """EPCIs whose name without designator reads so ("bordeaux", "pays basque")."""
-        return _pick(self.cores.get(reading.loose, ()), reading.strict)
+        found = self.cores.get(reading.loose)
+        if found is None:
+            return [], []
+        return _pick(_unpacked(reading.loose, found), reading.strict)
 
     def is_place_name(self, loose: str) -> bool:
         """True when some commune, département or région has this loose key as a name."""
-        if self.place_names:
-            return loose in self.place_names
         return any(loose in self.tables[h] for h in (Hint.COMMUNE, Hint.DEPARTEMENT, Hint.REGION))
 
     def place(self, i: int) -> Place:

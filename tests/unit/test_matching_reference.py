@@ -50,16 +50,17 @@ def test_special_collectivities_are_single_places(reference: Reference) -> None:
 
 
 def test_reference_cache_round_trip(tmp_path: Path) -> None:
-    """The compact cache written on first load gives back the same places on the next one."""
+    """The cache written on first load gives back the same places and name tables on the next."""
     load_reference.cache_clear()
     try:
         first = load_reference(tmp_path)
-        assert list(tmp_path.glob("reference-*.json.gz"))
+        assert list(tmp_path.glob("reference-*.bin"))
         load_reference.cache_clear()
         second = load_reference(tmp_path)
     finally:
         load_reference.cache_clear()
-    assert first.places == second.places
+    assert tuple(first.places) == tuple(second.places)
+    assert second.state is not None and second.state == first.state
 
 
 def test_missing_package_says_how_to_install_it(
