@@ -69,6 +69,7 @@ SEND_BUDGET = timedelta(minutes=10)
 # Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
 # only: a run never stops between handing a message to the transport and writing the ledger.
+QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
 INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
@@ -504,11 +505,15 @@ class Runner:
         from pipeline.adapters.render import render_raw
 
         people = {p.id: p for p in evaluation.people}
-        items = []
+        items: list[tuple[str, Template, str, bytes]] = []
+        cohort = self.settings.cohort.name
         for person_id, template in evaluation.due:
+            if len(items) == QUEUE_SLICE:  # thousands of messages: never all in memory at once
+                self.store.enqueue(cohort, items, now)
+                items = []
             person = people[person_id]
             match = evaluation.matches[person_id]
-            key = message_key(self.settings.cohort.name, person_id, template)
+            key = message_key(cohort, person_id, template)
             raw = render_raw(
                 template,
                 person=person,
@@ -519,7 +524,7 @@ class Runner:
                 waitlist_position=evaluation.placements[person_id].waitlist_position,
             )
             items.append((person_id, template, key, raw))
-        self.store.enqueue(self.settings.cohort.name, items, now)
+        self.store.enqueue(cohort, items, now)
 
     def _purge(self, report: RunReport, now: datetime) -> None:
         """privacy.retention_days: drop old message copies and run records (cheap when idle)."""
@@ -550,7 +555,7 @@ class Runner:
         from email.message import EmailMessage
 
         email = self.settings.email
-        queued = self.store.due(self.settings.cohort.name, now)
+        queued = self.store.due(self.settings.cohort.name, now, with_raw=False)
         if not queued:
             return
         batch = queued
@@ -584,7 +589,8 @@ class Runner:
                         )  # fmt: skip
                         break
                     self.checkpoint("send")
-                    parsed = message_from_bytes(message.raw, policy=policy.default)
+                    raw = self.store.bodies([message])[message.id]
+                    parsed = message_from_bytes(raw, policy=policy.default)
                     assert isinstance(parsed, EmailMessage)  # SMTP re-encodes it for the wire
                     self.store.mark_sending(message, now)
                     done += 1
@@ -652,13 +658,14 @@ class Runner:
                     )  # fmt: skip
                     break
                 self.checkpoint("send")
+                bodies = self.store.bodies(chunk)
                 self.store.mark_sending_many(chunk, now)
                 done += len(chunk)
                 sent: list[QueuedMessage] = []
                 for message in chunk:
                     self.checkpoint("send.transport")
                     try:
-                        transport.send_raw(message.raw, message.message_id)
+                        transport.send_raw(bodies[message.id], message.message_id)
                     except TemporaryFailure as exc:
                         self._defer(report, message, now, exc)
                     else:

@@ -50,6 +50,15 @@ _PLAIN_ADDRESS = re.compile(
     r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+\Z"
 )
+# Stand-ins for the values of one person in bodies rendered once per kind of message. A value
+# may take a stand-in's place only if no later step would have treated it differently from the
+# stand-in: French typography (spaces before `: ; ! ? »`, after `«`), whitespace tidying, and
+# the HTML serializer (which writes a no-break space as `&nbsp;`). Others render in full.
+_SLOT_FIRST_NAME = "QQslotFirstNameQQ"
+_SLOT_AUTHORITY = "QQslotAuthorityQQ"
+_SLOT_NUMBER = 987654321  # a waiting-list position other than 1 (`1re`, but `2e`, `3e`…)
+_SLOT_SAFE = re.compile(r"(?!.*(?:QQslot|987654321))(?:[^\s:;!?«»\u00a0]|(?<! ) (?! ))*\Z")
+_SKELETONS: dict[tuple[object, ...], tuple[str, str]] = {}
 _SPACE_BEFORE = re.compile(r" ([:;!?»])")
 _SPACE_AFTER = re.compile(r"« ")
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -200,12 +209,14 @@ def _render_parts(
     }
     subject = _subject(env, folder, settings.programme, cohort.name)
 
+    first_name = clean(person.first_name)
+    authority = clean(member_name) if member_name else clean(person.authority)
     context: dict[str, Any] = {
         **subject_context,
         "subject": subject,
         "sender": settings.email.sender,
-        "first_name": clean(person.first_name),
-        "authority": clean(member_name) if member_name else clean(person.authority),
+        "first_name": first_name,
+        "authority": authority,
         "is_elected": None if person.role is None else person.role.is_elected,
         "is_new_elected": person.is_new_elected,
         "opens": french_date(cohort.registration_opens),
@@ -213,9 +224,54 @@ def _render_parts(
         "phase": _phase(person, cohort, now),
         "waitlist_position": waitlist_position,
     }
+    if not all(_SLOT_SAFE.match(value) for value in (first_name, authority)):
+        text, html = _render_bodies(env, folder, context)
+        return subject, text, html
+    # Values that go through every later step unchanged (see _SLOT_SAFE) are put into bodies
+    # rendered once with stand-ins: Jinja, the CSS inliner and the French typography run once
+    # per kind of message instead of once per person.
+    position = waitlist_position if waitlist_position in (None, 1) else _SLOT_NUMBER
+    key = (
+        env, folder, settings.programme.model_dump_json(), cohort.name, settings.email.sender,
+        context["opens"], context["closes"], context["phase"], context["is_elected"],
+        context["is_new_elected"], bool(first_name), position,
+    )  # fmt: skip
+    bodies = _SKELETONS.get(key)
+    if bodies is None:
+        stand_ins = {
+            **context,
+            "first_name": _SLOT_FIRST_NAME if first_name else "",
+            "authority": _SLOT_AUTHORITY,
+            "waitlist_position": position,
+        }
+        bodies = _SKELETONS[key] = _render_bodies(env, folder, stand_ins)
+        if len(_SKELETONS) > 512:  # a long-lived scheduler whose config changed many times
+            _SKELETONS.clear()
+    text, html = bodies
+    number = str(waitlist_position)
+    text = (
+        text.replace(_SLOT_FIRST_NAME, first_name)
+        .replace(_SLOT_AUTHORITY, authority)
+        .replace(str(_SLOT_NUMBER), number)
+    )
+    html = (
+        html.replace(_SLOT_FIRST_NAME, _html_text(first_name))
+        .replace(_SLOT_AUTHORITY, _html_text(authority))
+        .replace(str(_SLOT_NUMBER), number)
+    )
+    return subject, text, html
+
+
+def _render_bodies(env: Environment, folder: str, context: dict[str, Any]) -> tuple[str, str]:
+    """(text, HTML with inlined CSS) rendered from the templates."""
     text = _tidy_text(env.get_template(f"{folder}/body.txt").render(context))
     html = str(_INLINER.inline(env.get_template(f"{folder}/body.html").render(context)))
-    return subject, text, html
+    return text, html
+
+
+def _html_text(value: str) -> str:
+    """A value as the CSS inliner's HTML serializer writes text (only `&`, `<`, `>` escaped)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _header_lines(msg: EmailMessage) -> bytes:

@@ -263,10 +263,15 @@ class StateStore:
             after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
         return int(after - before)
 
-    def due(self, cohort: str, now: datetime, limit: int | None = None) -> list[QueuedMessage]:
-        """Messages to send now, oldest first: `pending`, and `retry` whose time has come."""
+    def due(
+        self, cohort: str, now: datetime, limit: int | None = None, *, with_raw: bool = True
+    ) -> list[QueuedMessage]:
+        """Messages to send now, oldest first: `pending`, and `retry` whose time has come.
+        Without `with_raw` their bodies are left out (`raw` is empty): fetch them by chunks
+        with `bodies`, so a run with thousands of messages never holds them all at once."""
+        columns = [c for c in messages.c if with_raw or c.name != "raw"]
         query = (
-            select(messages)
+            select(*columns)
             .where(messages.c.cohort == cohort)
             .where(
                 (messages.c.state == "pending")
@@ -283,12 +288,18 @@ class StateStore:
                     person_id=row.person_id,
                     template=Template(row.template),
                     message_id=row.message_id,
-                    raw=row.raw or b"",
+                    raw=(row.raw or b"") if with_raw else b"",
                     attempts=row.attempts,
                     state=row.state,
                 )
                 for row in conn.execute(query)
             ]
+
+    def bodies(self, batch: Sequence[QueuedMessage]) -> dict[int, bytes]:
+        """The queued bytes of these messages, by ledger id."""
+        query = select(messages.c.id, messages.c.raw).where(messages.c.id.in_(ids(batch)))
+        with self.engine.connect() as conn:
+            return {row.id: row.raw or b"" for row in conn.execute(query)}
 
     def _set(self, message_id: int, **values: object) -> None:
         with self.engine.begin() as conn:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import pipeline.run as run_module
+from pipeline.adapters.mail import OutboxTransport
 from pipeline.adapters.state import StateStore
 from pipeline.config import AlertSettings, Settings
 from pipeline.errors import LockHeldError, PipelineError, SheetError
@@ -81,6 +83,25 @@ def test_a_run_passes_its_named_steps_in_order(tmp_path: Path) -> None:
         "recover", "read", "evaluate", "queue", *per_message * 3,
         "plan", "write", "record", "release",
     ]  # fmt: skip
+
+
+def test_messages_are_queued_by_slices_and_filed_by_chunks_once_each(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven messages, slices of 2 to queue and chunks of 3 to file in an outbox: each queued and
+    filed once, steps per chunk (send, a hand-over per message, send.ledger), all `sent`."""
+    monkeypatch.setattr(run_module, "QUEUE_SLICE", 2)
+    monkeypatch.setattr(run_module, "SEND_CHUNK", 3)
+    world = World(tmp_path)
+    world.sheet = MemorySpreadsheet(tables(7))
+    world.transport = OutboxTransport(tmp_path / "outbox")  # type: ignore[assignment]
+    steps: list[str] = []
+    world.runner(on_step=steps.append).run(now=T0)
+    sends = steps[steps.index("queue") + 1 : steps.index("plan")]
+    chunk = ["send", *["send.transport"] * 3, "send.ledger"]
+    assert sends == [*chunk, *chunk, "send", "send.transport", "send.ledger"]
+    assert world.states() == ["sent"] * 7
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) == 7
 
 
 def test_the_lease_is_renewed_at_each_step_through_a_long_run(tmp_path: Path) -> None:
