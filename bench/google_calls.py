@@ -96,6 +96,9 @@ class DiscardTransport:
     def send(self, message: EmailMessage, message_id: str) -> None:
         return None
 
+    def send_raw(self, raw: bytes, message_id: str) -> None:
+        return None
+
 
 class Timed:
     """The backend with the time spent in its reads and writes added up."""

@@ -21,6 +21,7 @@ from pipeline import logs
 from pipeline.adapters.mail import (
     ConfirmingTransport,
     PermanentFailure,
+    RawTransport,
     SendPacer,
     ServerUnavailable,
     TemporaryFailure,
@@ -551,8 +552,6 @@ class Runner:
         failed (5xx) | incertain (the connection broke after the data was handed over). What the
         limits, the send budget or an unavailable server hold back stays queued for a later run.
         """
-        from email import message_from_bytes, policy
-        from email.message import EmailMessage
 
         email = self.settings.email
         queued = self.store.due(self.settings.cohort.name, now, with_raw=False)
@@ -590,13 +589,11 @@ class Runner:
                         break
                     self.checkpoint("send")
                     raw = self.store.bodies([message])[message.id]
-                    parsed = message_from_bytes(raw, policy=policy.default)
-                    assert isinstance(parsed, EmailMessage)  # SMTP re-encodes it for the wire
                     self.store.mark_sending(message, now)
                     done += 1
                     self.checkpoint("send.transport")
                     try:
-                        transport.send(parsed, message.message_id)
+                        self._hand_over(transport, raw, message.message_id)
                     except MailError:
                         self.store.mark_unsent(message, now)  # nothing left: an operator's fix
                         raise
@@ -627,6 +624,20 @@ class Runner:
                 report.run_id, exc, len(batch) - done,
             )  # fmt: skip
         counts["emails_waiting"] += len(batch) - done
+
+    @staticmethod
+    def _hand_over(transport: Transport, raw: bytes, name: str) -> None:
+        """Give one message to the transport: its bytes as queued when it takes them (SMTP),
+        otherwise parsed back into an `EmailMessage`."""
+        if isinstance(transport, RawTransport):
+            transport.send_raw(raw, name)
+            return
+        from email import message_from_bytes, policy
+        from email.message import EmailMessage
+
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        transport.send(parsed, name)
 
     def _deliver_files(
         self,

@@ -240,13 +240,16 @@ class SmtpServer:
         ca: LocalCA | None = None,
         users: dict[str, str] | None = None,
         script: Script | None = None,
+        smtputf8: bool = True,
     ) -> None:
         self.mode = mode
         self.port = free_port()
         self.handler = Recorder(script)
         self.users = users
         self.logins: list[tuple[str, bool]] = []
-        kwargs: dict[str, Any] = {"hostname": "127.0.0.1", "port": self.port}
+        kwargs: dict[str, Any] = {
+            "hostname": "127.0.0.1", "port": self.port, "enable_SMTPUTF8": smtputf8,
+        }  # fmt: skip
         if mode != "none":
             assert ca is not None, "TLS modes need a test CA"
             kwargs["ssl_context" if mode == "tls" else "tls_context"] = ca.server_context()

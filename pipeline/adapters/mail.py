@@ -45,11 +45,17 @@ class Transport(Protocol):
 
 
 @runtime_checkable
-class ConfirmingTransport(Transport, Protocol):
-    """A transport that takes the bytes as queued and can tell, after a crash, whether a message
-    was delivered (the outbox). The run sends to it in chunks (see `Runner._deliver_files`)."""
+class RawTransport(Transport, Protocol):
+    """A transport that takes a message's bytes as queued (`render_raw`), sparing the run the
+    cost of parsing them back into an `EmailMessage`."""
 
     def send_raw(self, raw: bytes, name: str) -> None: ...
+
+
+@runtime_checkable
+class ConfirmingTransport(RawTransport, Protocol):
+    """A transport that can also tell, after a crash, whether a message was delivered (the
+    outbox). The run sends to it in chunks (see `Runner._deliver_files`)."""
 
     def delivered(self, name: str) -> bool: ...
 

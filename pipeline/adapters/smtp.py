@@ -26,8 +26,9 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Mapping
-from email import policy
-from email.message import EmailMessage
+from email import message_from_bytes, policy
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 from pathlib import Path
 from types import TracebackType
@@ -65,14 +66,17 @@ def _congestion(reply: bytes) -> bool:
     return found is not None and found.groups() == ("4", "5")
 
 
-def _recipients(message: EmailMessage) -> list[str]:
+def _recipients(message: Message) -> list[str]:
     values = [str(v) for name in ("To", "Cc") for v in message.get_all(name, [])]
     return [address for _, address in getaddresses(values) if address]
 
 
 def _payload(message: EmailMessage, utf8: bool) -> bytes:
+    return _framed(message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP))
+
+
+def _framed(data: bytes) -> bytes:
     """The DATA section: CRLF line ends, leading dots doubled, the final `.` line."""
-    data = message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     data = _EOL.sub(b"\r\n", data)
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
@@ -261,7 +265,26 @@ class SmtpTransport:
         if not recipients:
             raise PermanentFailure("the message has no recipient (To)")
         utf8 = not all(a.isascii() for a in [self.sender, *recipients])
-        data = _payload(message, utf8)
+        self._send_data(recipients, _payload(message, utf8), utf8)
+
+    def send_raw(self, raw: bytes, name: str) -> None:
+        """Send a message's bytes as queued, without parsing and re-encoding the whole message:
+        `render_raw` writes 7-bit messages, which go as they are (line ends made CRLF, leading
+        dots doubled). A message that needs SMTPUTF8 (an internationalised address) goes through
+        `send`, which re-encodes it."""
+        headers = BytesHeaderParser(policy=policy.default).parsebytes(raw)
+        recipients = _recipients(headers)
+        if not (raw.isascii() and self.sender.isascii() and all(a.isascii() for a in recipients)):
+            parsed = message_from_bytes(raw, policy=policy.default)
+            assert isinstance(parsed, EmailMessage)
+            self.send(parsed, name)
+            return
+        if not recipients:
+            raise PermanentFailure("the message has no recipient (To)")
+        self._send_data(recipients, _framed(raw), False)
+
+    def _send_data(self, recipients: list[str], data: bytes, utf8: bool) -> None:
+        """One message on the run's connection, reopened once if the server dropped it."""
         for attempt in (1, 2):
             if self._connection is None:
                 self._connection = self._connect()

@@ -18,7 +18,7 @@ from pipeline.adapters.mail import (
     TemporaryFailure,
     UncertainDelivery,
 )
-from pipeline.adapters.render import render_message, sample_person
+from pipeline.adapters.render import render_message, render_raw, sample_person
 from pipeline.adapters.smtp import PASSWORD_ENV, SmtpTransport
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, MailError
@@ -124,6 +124,46 @@ def test_lines_starting_with_a_dot_survive(plain: SmtpServer) -> None:
     with transport(plain) as smtp:
         smtp.send(message, "dots")
     assert plain.messages[0].message.get_content().splitlines() == [".début", ".", "fin"]
+
+
+def queued(address: str = "camille.martin@example.org", **person: Any) -> bytes:
+    """A message's bytes as the run queues them."""
+    someone = sample_person(NOW).model_copy(update={"email": address, **person})
+    template = Template.LISTE_ATTENTE
+    return render_raw(
+        template, person=someone, member_name=None, settings=settings(),
+        message_id=message_key("Promotion 2026", someone.id, template), now=NOW,
+        waitlist_position=12,
+    )  # fmt: skip
+
+
+def test_queued_bytes_go_as_they_are(plain: SmtpServer) -> None:
+    """send_raw hands the queued 7-bit bytes over unchanged (CRLF line ends on the wire), to the
+    address of their To header."""
+    raw = queued(first_name=".Élodie")
+    with transport(plain) as smtp:
+        smtp.send_raw(raw, "m1")
+    [got] = plain.messages
+    assert got.mail_from == SENDER and got.rcpt_tos == ["camille.martin@example.org"]
+    assert got.data.replace(b"\r\n", b"\n") == raw
+    assert got.message.get_body(("plain",)).get_content().startswith("Cités Unies France")
+
+
+@pytest.mark.parametrize("smtputf8", [True, False], ids=["offered", "not-offered"])
+def test_queued_bytes_for_an_internationalised_address_go_as_smtputf8(smtputf8: bool) -> None:
+    """An address like jérôme@… cannot travel in 7-bit headers: send_raw re-encodes the message
+    for SMTPUTF8 when the server offers it, and refuses it for good (5xx-like) when it does not."""
+    with SmtpServer("none", smtputf8=smtputf8) as server:
+        with transport(server) as smtp:
+            if not smtputf8:
+                with pytest.raises(PermanentFailure, match="SMTPUTF8"):
+                    smtp.send_raw(queued("jérôme@exemple.fr"), "m1")
+                assert server.messages == []
+                return
+            smtp.send_raw(queued("jérôme@exemple.fr"), "m1")
+        [got] = server.messages
+    assert got.rcpt_tos == ["jérôme@exemple.fr"]
+    assert got.message["To"] == "jérôme@exemple.fr"
 
 
 def test_starttls_with_a_private_ca_and_auth_reuses_one_connection(ca: LocalCA) -> None:
