@@ -503,8 +503,9 @@ class Runner:
     def _queue(self, evaluation: Evaluation, now: datetime) -> None:
         if not evaluation.due:
             return
-        from pipeline.adapters.render import render_raw
+        from pipeline.adapters.render import forget_rendered, render_raw
 
+        forget_rendered()
         people = {p.id: p for p in evaluation.people}
         items: list[tuple[str, Template, str, bytes]] = []
         cohort = self.settings.cohort.name

@@ -99,6 +99,13 @@ def _display_url(url: str) -> str:
 _SUBJECTS: dict[tuple[Environment, str, str, str], str] = {}
 
 
+def forget_rendered() -> None:
+    """Drop the subjects and bodies kept between messages: a run starts from the templates as
+    they are now (a long-lived scheduler sees an edited template at its next run)."""
+    _SUBJECTS.clear()
+    _SKELETONS.clear()
+
+
 def _subject(env: Environment, folder: str, programme: ProgrammeSettings, cohort: str) -> str:
     """A template's subject: config values only, the same for every message of a run."""
     key = (env, folder, programme.model_dump_json(), cohort)

@@ -22,6 +22,7 @@ import pipeline.adapters.render as render_module
 from pipeline.adapters.render import (
     TEMPLATES_DIR,
     _render_parts,
+    forget_rendered,
     french_date,
     render_message,
     render_raw,
@@ -344,6 +345,28 @@ def test_templates_dir_argument_is_used(tmp_path: Path) -> None:
     assert parse(render(Template.PLACE_LIBEREE, templates_dir=templates))["Subject"] == (
         "Essai Promotion 2026"
     )
+
+
+def test_an_edited_template_shows_once_the_kept_renderings_are_forgotten(tmp_path: Path) -> None:
+    """Subjects and bodies are kept between the messages of a run; after `forget_rendered` (the
+    start of each run) an edited template is read again."""
+    templates = tmp_path / "email"
+    shutil.copytree(TEMPLATES_DIR, templates)
+    subject = templates / "place_liberee" / "subject.txt"
+    body = templates / "place_liberee" / "body.txt"
+
+    def current() -> tuple[str, str]:
+        parsed = parse(render(Template.PLACE_LIBEREE, templates_dir=templates))
+        return parsed["Subject"], parts(parsed)[0]
+
+    forget_rendered()
+    subject.write_text("Avant\n")
+    body.write_text("Texte avant, {{ first_name }}.\n")
+    assert current() == ("Avant", "Texte avant, Camille.\n")
+    subject.write_text("Après\n")
+    body.write_text("Texte après, {{ first_name }}.\n")
+    forget_rendered()
+    assert current() == ("Après", "Texte après, Camille.\n")
 
 
 def test_partners_are_omitted_when_empty() -> None:
