@@ -53,7 +53,8 @@ _PLAIN_ADDRESS = re.compile(
 # Stand-ins for the values of one person in bodies rendered once per kind of message. A value
 # may take a stand-in's place only if no later step would have treated it differently from the
 # stand-in: French typography (spaces before `: ; ! ? »`, after `«`), whitespace tidying, and
-# the HTML serializer (which writes a no-break space as `&nbsp;`). Others render in full.
+# the HTML serializer (which writes a no-break space as `&nbsp;`), and an empty collectivité
+# (its line would lose a trailing space). Others render in full.
 _SLOT_FIRST_NAME = "QQslotFirstNameQQ"
 _SLOT_AUTHORITY = "QQslotAuthorityQQ"
 _SLOT_NUMBER = 987654321  # a waiting-list position other than 1 (`1re`, but `2e`, `3e`…)
@@ -231,7 +232,7 @@ def _render_parts(
         "phase": _phase(person, cohort, now),
         "waitlist_position": waitlist_position,
     }
-    if not all(_SLOT_SAFE.match(value) for value in (first_name, authority)):
+    if not (authority and _SLOT_SAFE.match(first_name) and _SLOT_SAFE.match(authority)):
         text, html = _render_bodies(env, folder, context)
         return subject, text, html
     # Values that go through every later step unchanged (see _SLOT_SAFE) are put into bodies

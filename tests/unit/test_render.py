@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
@@ -579,7 +579,7 @@ NAMES = st.text(
 )
 
 
-@settings_(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings_(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     template=st.sampled_from(list(Template)),
     first_name=NAMES,
@@ -589,6 +589,10 @@ NAMES = st.text(
     elected=st.sampled_from([Role.ADJOINT, Role.AGENT, None]),
     when=st.sampled_from([BEFORE_OPENING, WHILE_OPEN]),
 )
+@example(  # found by CI: an empty collectivité (its line loses a trailing space)
+    template=Template.ACCUSE_RECEPTION, first_name="", authority=" ", member=False,
+    position=None, elected=None, when=BEFORE_OPENING,
+)  # fmt: skip
 def test_bodies_rendered_once_per_kind_give_the_same_bytes_as_a_full_render(
     template: Template,
     first_name: str,
@@ -610,4 +614,8 @@ def test_bodies_rendered_once_per_kind_give_the_same_bytes_as_a_full_render(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(render_module, "_SLOT_SAFE", re.compile(r"(?!)"))  # never: full renders
         full = render_raw(template, **arguments)
-    assert fast == full
+    if fast != full:  # a short report: pytest's diff of two whole messages takes minutes
+        at = next(i for i, (a, b) in enumerate(zip(fast, full, strict=False)) if a != b)
+        raise AssertionError(
+            f"differ at byte {at}: {fast[at - 80 : at + 80]!r} != {full[at - 80 : at + 80]!r}"
+        )
