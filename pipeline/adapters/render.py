@@ -391,7 +391,8 @@ def render_message(
     waitlist_position: int | None = None,
     templates_dir: Path | None = None,
 ) -> EmailMessage:
-    """`render_raw`'s message, parsed by the email package (for previews and SMTP)."""
+    """`render_raw`'s message, parsed back by the email package (`diplomates preview`, and
+    anything else that wants an `EmailMessage`)."""
     raw = render_raw(
         template, person=person, member_name=member_name, settings=settings,
         message_id=message_id, now=now, waitlist_position=waitlist_position,
