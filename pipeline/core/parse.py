@@ -158,7 +158,11 @@ def has_consent(text: str) -> bool:
 
 
 def normalize_phone(text: str) -> str:
-    """`06 12 34 56 78` -> `+33 6 12 34 56 78`; what does not parse is kept as typed."""
+    """`06 12 34 56 78` -> `+33 6 12 34 56 78`; what does not parse is kept as typed.
+
+    A number of the right length for its country is written the same way even when it is not
+    assigned (the 06 39 98 … range reserved for fiction, a brand-new range the library does not
+    know yet): staff see one format, and nothing is thrown away."""
     value = clean(text)
     if not value:
         return ""
@@ -166,7 +170,7 @@ def normalize_phone(text: str) -> str:
         number = phonenumbers.parse(value, "FR")
     except phonenumbers.NumberParseException:
         return value
-    if not phonenumbers.is_valid_number(number):
+    if not phonenumbers.is_possible_number(number):
         return value
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
 

@@ -151,3 +151,6 @@ def test_email_and_phone_normalization() -> None:
     assert normalize_email("x@y.fr\r\nBcc: z@w.fr") is None
     assert normalize_phone("+33612345678") == "+33 6 12 34 56 78"
     assert normalize_phone("12") == "12"
+    assert normalize_phone("06-39-98-59-77") == "+33 6 39 98 59 77"  # reserved for fiction
+    assert normalize_phone("0044 20 7946 0958") == "+44 20 7946 0958"
+    assert normalize_phone("06 12 34") == "06 12 34"  # too short: kept as typed
