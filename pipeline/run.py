@@ -553,7 +553,6 @@ class Runner:
         failed (5xx) | incertain (the connection broke after the data was handed over). What the
         limits, the send budget or an unavailable server hold back stays queued for a later run.
         """
-
         email = self.settings.email
         queued = self.store.due(self.settings.cohort.name, now, with_raw=False)
         if not queued:

@@ -115,8 +115,6 @@ def _subject(env: Environment, folder: str, programme: ProgrammeSettings, cohort
         context = {"programme": programme, "cohort_name": cohort}
         template = env.get_template(f"{folder}/subject.txt")
         found = _SUBJECTS[key] = _french_spacing(template.render(context)).strip()
-        if len(_SUBJECTS) > 256:  # a long-lived scheduler whose config changed many times
-            _SUBJECTS.clear()
     return found
 
 
@@ -253,8 +251,6 @@ def _render_parts(
             "waitlist_position": position,
         }
         bodies = _SKELETONS[key] = _render_bodies(env, folder, stand_ins)
-        if len(_SKELETONS) > 512:  # a long-lived scheduler whose config changed many times
-            _SKELETONS.clear()
     text, html = bodies
     number = str(waitlist_position)
     text = (

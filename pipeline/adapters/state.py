@@ -133,7 +133,7 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-_WAL_ATTEMPTS = 500  # about 27 s, like the 30 s a write waits for another process's
+_WAL_ATTEMPTS = 500  # about 27 s in all, like the 30 s a write waits for another process
 
 
 def _sqlite_wal(connection: Any, _record: Any) -> None:
@@ -155,8 +155,8 @@ def _sqlite_wal(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# Any constant shared by every process of this project: the key of PostgreSQL's advisory lock that
-# serializes schema creation.
+# The key of the PostgreSQL advisory lock that serializes schema creation: any constant that every
+# process of this project agrees on.
 _SCHEMA_LOCK_KEY = 0x44495031  # "DIP1"
 
 
