@@ -20,17 +20,14 @@ from pipeline.adapters.smtp import PASSWORD_ENV
 from pipeline.adapters.state import MessageRecord, StateStore
 from pipeline.cli import main
 from pipeline.core.people import person_id
+from tests.e2e.scenario import CONFIG as SCENARIO_CONFIG
 from tests.e2e.scenario import WorkbookView, people, records, staff_edit, write_workbook
 from tests.smtp_server import Captured, LocalCA, SmtpServer, make_ca
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "cuf-relay", "Tr0ub4dor&3-relais"
 SENDER = "diplomates@cites-unies-france.org"
-CONFIG = """
-[spreadsheet]
-backend = "local"
-workbook = "{tmp}/wb.xlsx"
-[email]
+SMTP_SECTION = """[email]
 transport = "smtp"
 smtp_host = "127.0.0.1"
 smtp_port = {port}
@@ -41,15 +38,13 @@ smtp_timeout = 10
 retry_max_attempts = 2
 sender = "{sender}"
 reply_to = "contact@cites-unies-france.org"
-[cohort]
-capacity = 3
-registration_opens = 2026-03-30T09:00:00+02:00
-registration_closes = 2026-04-30T23:59:59+02:00
-[programme]
-contact_email = "diplomates@cites-unies-france.org"
-[state]
-url = "sqlite:///{tmp}/state.sqlite"
 """
+# The scenario's config with its [email] section (the outbox) replaced by the SMTP one.
+CONFIG = (
+    SCENARIO_CONFIG[: SCENARIO_CONFIG.index("[email]")]
+    + SMTP_SECTION
+    + SCENARIO_CONFIG[SCENARIO_CONFIG.index("[cohort]") :]
+)
 VALID = [
     "ana@lyon.fr", "bruno@rennes.fr", "chloe@lyon.fr", "dan@nulle-part.fr", "eve@rennes.fr",
     "ivan@lyon.fr", "jade@lyon.fr", "kim@lyon.fr",
