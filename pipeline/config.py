@@ -41,6 +41,9 @@ class SheetNames(Section):
     review: str = "À vérifier"
     journal: str = "Journal"
     dashboard: str = "Tableau de bord"
+    sessions: str = "Sessions"
+    attendance: str = "Émargement"
+    certificates: str = "Certificats"
 
 
 DEFAULT_ALIASES: dict[str, list[str]] = {
@@ -227,6 +230,38 @@ class PrivacySettings(Section):
     retention_days: int | None = Field(default=None, ge=1)
 
 
+class SessionSettings(Section):
+    """Sessions (SPEC "After registration"): reminders this many days before each Début."""
+
+    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(d < 1 for d in value):
+            raise ValueError("reminder days are whole numbers of days, 1 or more")
+        return sorted(set(value), reverse=True)
+
+
+class CertificateSettings(Section):
+    """Certificates: when they are decided, the attendance needed, approval, where PDFs live.
+
+    `issue_after` unset: once the last planned session has ended.
+    """
+
+    issue_after: datetime | None = None
+    min_attendance: float = Field(default=0.75, gt=0, le=1)
+    require_staff_approval: bool = True
+    folder: Path = Path("certificats")
+
+    @field_validator("issue_after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=PARIS)
+        return value
+
+
 class Settings(Section):
     spreadsheet: SpreadsheetSettings
     sheets: SheetNames = Field(default_factory=SheetNames)
@@ -238,6 +273,8 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    certificates: CertificateSettings = Field(default_factory=CertificateSettings)
     source: Path | None = Field(default=None, exclude=True)
 
 
@@ -294,6 +331,9 @@ def load_settings(path: Path) -> Settings:
                 }
             ),
             "state": StateSettings(url=_relative_sqlite(settings.state.url, base)),
+            "certificates": settings.certificates.model_copy(
+                update={"folder": _resolve(base, settings.certificates.folder)}
+            ),
         }
     )
 

@@ -68,6 +68,9 @@ class LedgerEntry:
     state: str  # pending, sending, sent, retry, failed, incertain
     at: datetime | None
     error: str | None = None  # the mail server's last reply, for `failed` and `incertain`
+    session: str = ""  # session templates: the session's code
+    version: str = ""  # session templates: `v2` (invitation, change), `J-7` (reminder)
+    detail: str = ""  # invitations and changes: the session's fingerprint (core/sessions.py)
 
 
 @dataclass(frozen=True)
