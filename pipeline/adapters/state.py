@@ -32,11 +32,12 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from pipeline.core.cohort import LedgerEntry
@@ -73,8 +74,18 @@ messages = Table(
     Column("next_attempt_at", DateTime(timezone=True)),
     Column("error", Text),
     Column("raw", LargeBinary),
-    UniqueConstraint("cohort", "person_id", "template", name="one_message_per_template"),
+    # Session templates (core/sessions.py): the session's code, the version (`v2`, `J-7`) and
+    # the session's fingerprint; empty for the registration templates.
+    Column("session", String(40), nullable=False, server_default=""),
+    Column("version", String(40), nullable=False, server_default=""),
+    Column("detail", String(64), nullable=False, server_default=""),
+    UniqueConstraint(
+        "cohort", "person_id", "template", "session", "version", name="one_message_per_key"
+    ),
 )
+UNIQUE_KEY = ["cohort", "person_id", "template", "session", "version"]
+# The columns a state DB made by the first version lacks; `_migrate` adds them.
+_ADDED_COLUMNS = (("session", 40), ("version", 40), ("detail", 64))
 
 locks = Table(
     "locks",
@@ -83,6 +94,19 @@ locks = Table(
     Column("holder", String(100), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One rendered message to queue; session messages name their session and version."""
+
+    person_id: str
+    template: Template
+    message_id: str
+    raw: bytes
+    session: str = ""
+    version: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +195,7 @@ def _create_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
             metadata.create_all(conn)
+            _migrate(conn)
         return
     if engine.dialect.name != "sqlite":
         metadata.create_all(engine)
@@ -183,12 +208,53 @@ def _create_schema(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
                 metadata.create_all(conn)
+                _migrate(conn)
             except BaseException:
                 conn.exec_driver_sql("ROLLBACK")
                 raise
             conn.exec_driver_sql("COMMIT")
         finally:
             driver.isolation_level = legacy  # type: ignore[union-attr]
+
+
+def _migrate(conn: Connection) -> None:
+    """Bring a state DB made by an earlier version up to this schema, in the schema lock.
+
+    The first version keyed messages by (cohort, person, template); sessions add the session
+    and its version to the key. PostgreSQL: add the columns (default empty) and swap the unique
+    constraint. SQLite cannot drop a table constraint: the table is rebuilt, rows copied as
+    they are (ids kept), in the same transaction.
+    """
+    present = {c["name"] for c in inspect(conn).get_columns("messages")}
+    if all(name in present for name, _ in _ADDED_COLUMNS):
+        return
+    if conn.dialect.name == "postgresql":
+        for name, size in _ADDED_COLUMNS:
+            if name not in present:
+                conn.execute(
+                    text(
+                        f"ALTER TABLE messages ADD COLUMN {name} VARCHAR({size}) "
+                        "NOT NULL DEFAULT ''"
+                    )
+                )
+        conn.execute(
+            text("ALTER TABLE messages DROP CONSTRAINT IF EXISTS one_message_per_template")
+        )
+        conn.execute(
+            text(
+                "ALTER TABLE messages ADD CONSTRAINT one_message_per_key UNIQUE "
+                "(cohort, person_id, template, session, version)"
+            )
+        )
+        return
+    kept = [c.name for c in messages.c if c.name in present]
+    conn.exec_driver_sql("ALTER TABLE messages RENAME TO messages_before_sessions")
+    messages.create(conn)
+    listed = ", ".join(kept)
+    conn.exec_driver_sql(
+        f"INSERT INTO messages ({listed}) SELECT {listed} FROM messages_before_sessions"
+    )
+    conn.exec_driver_sql("DROP TABLE messages_before_sessions")
 
 
 class StateStore:
@@ -217,7 +283,8 @@ class StateStore:
     def ledger(self, cohort: str) -> list[LedgerEntry]:
         query = select(
             messages.c.person_id, messages.c.template, messages.c.state, messages.c.sent_at,
-            messages.c.updated_at, messages.c.error,
+            messages.c.updated_at, messages.c.error, messages.c.session, messages.c.version,
+            messages.c.detail,
         ).where(messages.c.cohort == cohort)  # fmt: skip
         with self.engine.connect() as conn:
             return [
@@ -227,35 +294,53 @@ class StateStore:
                     state=row.state,
                     at=_aware(row.sent_at) or _aware(row.updated_at),
                     error=row.error,
+                    session=row.session or "",
+                    version=row.version or "",
+                    detail=row.detail or "",
                 )
                 for row in conn.execute(query)
             ]
 
     def enqueue(
-        self, cohort: str, items: Iterable[tuple[str, Template, str, bytes]], now: datetime
+        self,
+        cohort: str,
+        items: Iterable[tuple[str, Template, str, bytes] | QueueItem],
+        now: datetime,
     ) -> int:
         """Insert rendered messages as `pending`; one already queued is left as it is.
 
         One statement for the batch: `INSERT … ON CONFLICT DO NOTHING` on the unique key
-        (cohort, person, template), on SQLite and PostgreSQL alike.
+        (cohort, person, template, session, version), on SQLite and PostgreSQL alike. Items are
+        (person, template, message id, bytes), or `QueueItem`s for session messages.
         """
-        rows = [
-            {
-                "cohort": cohort, "person_id": person_id, "template": template.value,
-                "message_id": message_id, "state": "pending", "created_at": _utc(now),
-                "updated_at": _utc(now), "attempts": 0, "raw": raw,
-            }
-            for person_id, template, message_id, raw in items
-        ]  # fmt: skip
+        rows = []
+        for item in items:
+            if not isinstance(item, QueueItem):
+                item = QueueItem(*item)
+            rows.append(
+                {
+                    "cohort": cohort,
+                    "person_id": item.person_id,
+                    "template": item.template.value,
+                    "message_id": item.message_id,
+                    "state": "pending",
+                    "created_at": _utc(now),
+                    "updated_at": _utc(now),
+                    "attempts": 0,
+                    "raw": item.raw,
+                    "session": item.session,
+                    "version": item.version,
+                    "detail": item.detail,
+                }  # fmt: skip
+            )
         if not rows:
             return 0
         from sqlalchemy.dialects import postgresql, sqlite
 
-        unique = ["cohort", "person_id", "template"]
         statement = (
-            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
             if self.engine.dialect.name == "postgresql"
-            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
         )
         with self.engine.begin() as conn:
             before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
