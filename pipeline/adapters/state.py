@@ -250,10 +250,8 @@ def _migrate(conn: Connection) -> None:
     kept = [c.name for c in messages.c if c.name in present]
     conn.exec_driver_sql("ALTER TABLE messages RENAME TO messages_before_sessions")
     messages.create(conn)
-    listed = ", ".join(kept)
-    conn.exec_driver_sql(
-        f"INSERT INTO messages ({listed}) SELECT {listed} FROM messages_before_sessions"
-    )
+    old = Table("messages_before_sessions", MetaData(), autoload_with=conn)
+    conn.execute(insert(messages).from_select(kept, select(*(old.c[name] for name in kept))))
     conn.exec_driver_sql("DROP TABLE messages_before_sessions")
 
 
