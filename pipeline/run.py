@@ -40,6 +40,7 @@ from pipeline.core.cohort import (
     plan_outputs,
 )
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
+from pipeline.core.programme import ProgrammeEvaluation, dashboard_sections, programme_writes
 from pipeline.core.reference import Reference
 from pipeline.core.sheetplan import plan_append
 from pipeline.errors import (
@@ -274,6 +275,7 @@ class Runner:
         self.report: RunReport | None = None
         self._lease: _Lease | None = None
         self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
+        self._programme: ProgrammeEvaluation = ProgrammeEvaluation()  # sessions, certificates
 
     @property
     def transport(self) -> Transport:
@@ -282,11 +284,13 @@ class Runner:
         return self._transport
 
     def sheet_names(self) -> list[str]:
+        from pipeline.programme_run import programme_sheets
+
         names = self.settings.sheets
         return [
             names.responses, names.members, self.settings.cohort.name,
             names.review, names.journal, names.dashboard,
-        ]  # fmt: skip
+        ] + programme_sheets(self.settings)  # fmt: skip
 
     def read(self) -> dict[str, Table]:
         tables = dict(self.spreadsheet.read(self.sheet_names()))
@@ -419,18 +423,20 @@ class Runner:
         self.checkpoint("evaluate")
         ledger = self.store.ledger(cohort)
         evaluation = self._evaluate(tables, ledger, now)
-        report.due = evaluation.due
+        report.due = evaluation.due + self._evaluate_programme(tables, ledger, evaluation, now)
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
-            report.run_id, evaluation.rows_read, len(evaluation.people), len(evaluation.due),
+            report.run_id, evaluation.rows_read, len(evaluation.people), len(report.due),
         )  # fmt: skip
         if not dry_run:
             self.checkpoint("queue")
             self._queue(evaluation, now)
+            self._queue_programme(evaluation, now)
             self._cancel_withdrawn(report)
             self._deliver(report, now)
             self.checkpoint("plan")
             ledger = self.store.ledger(cohort)
+            self._evaluate_programme(tables, ledger, evaluation, now)  # statuses as sent
         report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
         if dry_run or report.plan.empty:
             return
@@ -446,6 +452,7 @@ class Runner:
             tables = self.read()
             ledger = self.store.ledger(cohort)
             evaluation = self._evaluate(tables, ledger, now)
+            self._evaluate_programme(tables, ledger, evaluation, now)
             report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
             if report.plan.empty:
                 return
@@ -467,6 +474,30 @@ class Runner:
             time_zone=getattr(self.spreadsheet, "time_zone", None),
         )
 
+    def _evaluate_programme(
+        self,
+        tables: dict[str, Table],
+        ledger: Sequence[LedgerEntry],
+        evaluation: Evaluation,
+        now: datetime,
+    ) -> list[tuple[str, Template]]:
+        """Sessions, attendance, certificates (off without a `Sessions` sheet); what is due."""
+        from pipeline.programme_run import ProgrammeStep
+
+        self._programme = ProgrammeStep(self.settings, self.store).evaluate(
+            evaluation, ledger, tables, now, withdrawn=self._withdrawn,
+            time_zone=getattr(self.spreadsheet, "time_zone", None),
+        )  # fmt: skip
+        programme = self._programme
+        due = [(d.person_id, d.template) for d in programme.due]
+        due += [(r.participant.id, r.template) for r in programme.documents_due if r.template]
+        return due
+
+    def _queue_programme(self, evaluation: Evaluation, now: datetime) -> None:
+        from pipeline.programme_run import ProgrammeStep
+
+        ProgrammeStep(self.settings, self.store).queue(self._programme, evaluation, now)
+
     def reference(self) -> Reference:
         """The official list of collectivités (COG), loaded once per process."""
         from pipeline.adapters.reference import load_reference
@@ -485,14 +516,26 @@ class Runner:
         """The run's one write batch: output sheets, staff anomalies and a Journal row."""
         settings = self.settings
         config = str(settings.source) if settings.source else "CONFIG"
-        anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation, config)
+        programme = self._programme
+        anomalies = evaluation.anomalies + programme.anomalies
+        anomalies += ledger_anomalies(ledger, evaluation, config)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
             anomalies, evaluation.due, evaluation.members,
         )  # fmt: skip
         mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
         marks = self.spreadsheet.layout_marks()
-        writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
+        names = settings.sheets
+        more = programme_writes(
+            programme, tables, attendance_sheet=names.attendance,
+            certificates_sheet=names.certificates, marks=marks,
+        )  # fmt: skip
+        active = mailed or any(not w.empty for w in more)
+        writes = plan_outputs(
+            evaluation, ledger, tables, settings, marks, fr_stamp(now), active,
+            dashboard_sections(programme, ledger),
+        )  # fmt: skip
+        writes += more
         self._count(report, evaluation, writes, tables.get(settings.cohort.name))
         changed = any(not w.empty for w in writes) or mailed
         if changed:

@@ -326,7 +326,10 @@ def _label_order(label: str) -> tuple[bool, str]:
 
 
 def dashboard_grid(
-    evaluation: Evaluation, settings: Settings, updated: str = ""
+    evaluation: Evaluation,
+    settings: Settings,
+    updated: str = "",
+    extra: Sequence[Sequence[Cell]] = (),
 ) -> list[list[Cell]]:
     """Key figures, then counts by Statut, Éligibilité, type of collectivité and région.
 
@@ -375,7 +378,7 @@ def dashboard_grid(
             if counts[label] or title in ("Statut", "Éligibilité")
         )
         grid.append(["", ""])
-    return grid[:-1]
+    return grid[:-1] + [list(line) for line in extra]
 
 
 def shown_update(table: Table | None) -> str:
@@ -394,13 +397,15 @@ def plan_outputs(
     marks: Mapping[str, str] | None = None,
     stamp: str = "",
     activity: bool = False,
+    dashboard_extra: Sequence[Sequence[Cell]] = (),
 ) -> list[SheetWrite]:
     """Writes for the cohort sheet, `À vérifier` and `Tableau de bord` (Journal is the run's).
 
     Each write carries its sheet's layout when the layout mark read with the sheet (`marks`)
     is not the current one (core/layout.py). The dashboard shows `stamp` as its last update when
-    this run changes anything, in these sheets or elsewhere (`activity`: mail was sent); else the
-    date it shows stays, so an idle run plans nothing.
+    this run changes anything, in these sheets or elsewhere (`activity`: mail was sent, or another
+    sheet changed); else the date it shows stays, so an idle run plans nothing. `dashboard_extra`
+    rows (sessions, documents) follow the dashboard's own sections.
     """
     names = settings.sheets
     current = tables.get(settings.cohort.name)
@@ -429,7 +434,7 @@ def plan_outputs(
     current = tables.get(names.dashboard)
 
     def board(updated: str) -> SheetWrite:
-        grid = dashboard_grid(evaluation, settings, updated)
+        grid = dashboard_grid(evaluation, settings, updated, dashboard_extra)
         return with_layout(plan_grid(names.dashboard, current, grid), dashboard_layout(grid), marks)
 
     dashboard = board(shown_update(current))
