@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
 from pipeline.errors import LockHeldError, PipelineError
-from pipeline.model import Template
+from pipeline.model import DOCUMENT_TEMPLATES, SESSION_TEMPLATES, Person, Template
+
+if TYPE_CHECKING:
+    from pipeline.adapters.render import Attachment
 
 SAMPLE_MEMBER = "Saint-Étienne"
 SAMPLE_WAITLIST_POSITION = 3
+SAMPLE_CODE = "DT26-7K4M-Q9ZP"
 
 
 def template_named(name: str) -> Template:
@@ -86,6 +91,36 @@ def resend(
     return ResendOutcome(record.message_id, after[0].state if after else "?", ran=True)
 
 
+def _sample_attachments(
+    settings: Settings,
+    template: Template,
+    person: Person,
+    member_name: str | None,
+    moment: datetime,
+) -> tuple[Attachment, ...]:
+    """A session message's `.ics` for the sample session; a document's PDF for this person."""
+    from pipeline.adapters.render import Attachment
+    from pipeline.adapters.session_render import sample_session, session_attachment
+
+    if template in SESSION_TEMPLATES:
+        session = sample_session(moment)
+        return (session_attachment(session, template, 0, person, settings, moment),)
+    if template not in DOCUMENT_TEMPLATES:
+        return ()
+    from pipeline.adapters.pdf import DocumentFacts, DocumentRenderer
+
+    session = sample_session(moment)
+    facts = DocumentFacts(
+        kind=template, full_name=person.display_name,
+        authority=member_name or person.authority, cohort=settings.cohort.name,
+        code=SAMPLE_CODE, attended_count=5, held_count=6, hours="31 h 30",
+        sessions=(session.title,), issued=moment,
+    )  # fmt: skip
+    data = DocumentRenderer(settings.programme).render(facts)
+    name = "certificat-auditeur" if template is Template.CERTIFICAT else "attestation"
+    return (Attachment(f"{name}-{SAMPLE_CODE}.pdf", "application/pdf", data),)
+
+
 def preview(
     settings: Settings,
     template: Template,
@@ -135,6 +170,9 @@ def preview(
         position = placement.waitlist_position
         if template is Template.LISTE_ATTENTE and position is None:
             position = SAMPLE_WAITLIST_POSITION
+    from pipeline.adapters.session_render import sample_extra
+
+    attachments = _sample_attachments(settings, template, person, member_name, moment)
     message = render_message(
         template,
         person=person,
@@ -143,6 +181,8 @@ def preview(
         message_id=message_key(settings.cohort.name, person.id, template),
         now=moment,
         waitlist_position=position,
+        extra=sample_extra(template, moment),
+        attachments=attachments,
     )
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
@@ -154,6 +194,8 @@ def preview(
         "body.html": str(html.get_content()).encode(),
         "message.eml": message.as_bytes(),
     }
+    for attachment in attachments:  # the .ics or the PDF, to open as recipients will
+        files[attachment.filename] = attachment.data
     written = []
     for name, data in files.items():
         path = out / name

@@ -299,3 +299,76 @@ def dashboard_sections(
         waiting = sum(1 for r in programme.certificates if r.status == "À valider")
         grid.append(["Documents à valider", waiting])
     return grid
+
+
+# --- `diplomates sessions init` --------------------------------------------------------------
+
+SESSION_NOTES = {
+    "Session": (
+        "Code court et unique de la séance (S1, S2, T1…). C'est son identité : ne le changez "
+        "pas et ne le réutilisez jamais pour une autre séance."
+    ),
+    "Titre": "Intitulé de la séance, repris dans les invitations et sur les certificats.",
+    "Format": "Rencontre, Session de travail ou Temps de terrain (liste).",
+    "Début": (
+        "Date et heure de début, heure de Paris : JJ/MM/AAAA HH:MM (par exemple 20/05/2026 "
+        "09:30). Un changement envoie une mise à jour de l'invitation."
+    ),
+    "Fin": "Date et heure de fin, heure de Paris : JJ/MM/AAAA HH:MM ; après le Début.",
+    "Lieu": (
+        "Adresse complète, ou « En ligne ». Un changement envoie une mise à jour de l'invitation."
+    ),
+    "Lien": "Lien de visioconférence, facultatif ; repris dans les invitations et rappels.",
+    "Statut": (
+        "Vide : séance prévue. « Annulée » : une annulation part vers les personnes invitées. "
+        "Ne supprimez pas la ligne d'une séance annulée."
+    ),
+}
+SESSION_STATUS_HELP = "Laissez vide pour une séance prévue ; choisissez Annulée pour l'annuler."
+
+
+def sessions_sheet(sheet: str) -> SheetWrite:
+    """A new, empty `Sessions` sheet: headers, notes, Format and Statut dropdowns."""
+    from pipeline.core.sessions import CANCELLED, FORMATS, SESSION_HEADERS
+    from pipeline.model import CellWrite, ColumnLayout
+
+    widths = {"Session": 10, "Titre": 44, "Format": 20, "Début": 18, "Fin": 18, "Lieu": 40,
+              "Lien": 34, "Statut": 12}  # fmt: skip
+    from pipeline.core.layout import STAFF_HEADER, layout_rows
+
+    fill, font = STAFF_HEADER
+    rows = layout_rows(0)
+    columns = tuple(
+        ColumnLayout(col, widths[name], fill, font, SESSION_NOTES[name])
+        for col, name in enumerate(SESSION_HEADERS, start=1)
+    )
+    at = {name: col for col, name in enumerate(SESSION_HEADERS, start=1)}
+    layout = marked(
+        SheetLayout(
+            rows=rows,
+            width=len(SESSION_HEADERS),
+            owned_cols=tuple(range(1, len(SESSION_HEADERS) + 1)),
+            frozen_rows=1,
+            header_filter=True,
+            header_height=36,
+            columns=columns,
+            dropdowns=(
+                Dropdown(
+                    at["Format"],
+                    FORMATS,
+                    "Format",
+                    SESSION_NOTES["Format"],
+                    "Choisissez Rencontre, Session de travail ou Temps de terrain.",
+                ),
+                Dropdown(
+                    at["Statut"],
+                    (CANCELLED,),
+                    "Statut",
+                    SESSION_STATUS_HELP,
+                    "Laissez vide ou choisissez Annulée.",
+                ),
+            ),  # fmt: skip
+        )
+    )
+    cells = tuple(CellWrite(1, col, name) for col, name in enumerate(SESSION_HEADERS, start=1))
+    return SheetWrite(sheet=sheet, create=True, cells=cells, layout=layout)
