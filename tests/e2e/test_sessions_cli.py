@@ -106,3 +106,45 @@ def test_preview_writes_the_attachment_too(
     assert main(["preview", template, "--config", str(config), "--out", str(out)]) == 0
     assert (out / attachment).stat().st_size > 0
     assert "Bonjour Camille" in (out / "body.txt").read_text(encoding="utf-8")
+
+
+def test_export_and_erase_cover_sessions_sheets_and_documents(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """export lists the Émargement and Certificats rows and the document; erase clears those
+    rows (staff marks included), deletes the PDF, and the code then verifies as erased."""
+    import json
+
+    assert main(["sessions", "init", "--config", str(config)]) == 0
+    path = config.parent / "wb.xlsx"
+    book = load_workbook(path)
+    book["Sessions"].append(["S1", "Ouverture", "Rencontre", "20/05/2026 09:30",
+                             "20/05/2026 12:30", "Paris", "", ""])  # fmt: skip
+    book.save(path)
+    assert main(["run", "--config", str(config), "--as-of", "2026-04-02T09:00"]) == 0
+    book = load_workbook(path)
+    header = [c.value for c in book["Émargement"][1]]
+    book["Émargement"].cell(row=2, column=header.index("S1") + 1, value="Présent")
+    book.save(path)
+    assert main(["run", "--config", str(config), "--as-of", "2026-05-21T09:00"]) == 0
+    capsys.readouterr()
+    assert main(["export", "ana@lyon.fr", "--config", str(config), "--format", "json"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    sheets = {r["sheet"] for r in exported["cohort_rows"]}
+    assert {"Promotion 2026", "Émargement", "Certificats"} <= sheets
+    (document,) = exported["documents"]
+    code = document["code"]
+    pdf = config.parent / "certificats" / f"{code}.pdf"
+    assert document["file"] == str(pdf) and pdf.exists()
+
+    assert main(["erase", "ana@lyon.fr", "--config", str(config), "--yes"]) == 0
+    assert not pdf.exists()
+    book = load_workbook(path)
+    for sheet in ("Émargement", "Certificats"):
+        values = [c.value for row in book[sheet].iter_rows(min_row=2) for c in row]
+        assert not any(values), sheet
+    capsys.readouterr()
+    assert main(["verify", code, "--config", str(config)]) == 0
+    assert "effacé" in capsys.readouterr().out
+    assert main(["run", "--config", str(config), "--as-of", "2026-05-21T10:00"]) == 0
+    assert not pdf.exists()
