@@ -260,9 +260,28 @@ def sent_summary(entries: Sequence[LedgerEntry]) -> str:
     for entry in sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=PARIS)):
         if entry.state not in _LEDGER_LABELS or entry.at is None:
             continue
+        if entry.template in _SESSION_LABELS:  # the format agreed with helper "trust"
+            local = entry.at.astimezone(PARIS).strftime("%d/%m/%Y")
+            words = [_SESSION_LABELS[entry.template], entry.session]
+            if entry.version and entry.version != "v1":
+                words.append(entry.version)
+            parts.append(
+                " ".join(w for w in words if w) + _LEDGER_LABELS[entry.state] + " " + local
+            )
+            continue
         day = entry.at.astimezone(PARIS).date().isoformat()
         parts.append(f"{entry.template.value}{_LEDGER_LABELS[entry.state]} {day}")
     return "; ".join(parts)
+
+
+_SESSION_LABELS = {
+    Template.INVITATION_SESSION: "Invitation",
+    Template.SESSION_MODIFIEE: "Modification",
+    Template.SESSION_ANNULEE: "Annulation",
+    Template.RAPPEL_SESSION: "Rappel",
+    Template.CERTIFICAT: "Certificat d'auditeur",
+    Template.ATTESTATION: "Attestation de participation",
+}
 
 
 def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[dict[str, Cell]]:

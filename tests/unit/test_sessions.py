@@ -266,3 +266,21 @@ def test_no_reminder_while_the_invitation_is_not_delivered() -> None:
     s = session()
     ledger = [sent(A, Template.INVITATION_SESSION, "S1", "v1", NOW, s.fingerprint, "pending")]
     assert due_session_messages([s], {A: Status.INSCRIT}, ledger, START - timedelta(days=3)) == []
+
+
+def test_courriels_envoyes_names_session_version_and_reminder() -> None:
+    """Session entries use the agreed format: label, session code, `v<N>` (not v1) or `J-<N>`."""
+    from pipeline.core.cohort import sent_summary
+
+    day = datetime(2026, 5, 12, 9, 0, tzinfo=PARIS)
+    entries = [
+        sent(A, Template.INVITATION_SESSION, "S1", "v1", day),
+        sent(A, Template.SESSION_MODIFIEE, "S1", "v2", day + timedelta(days=1)),
+        sent(A, Template.RAPPEL_SESSION, "S1", "J-7", day + timedelta(days=2)),
+        sent(A, Template.SESSION_ANNULEE, "S2", "", day + timedelta(days=3), state="failed"),
+        LedgerEntry(A, Template.ATTESTATION, "sent", day + timedelta(days=4)),
+    ]
+    assert sent_summary(entries) == (
+        "Invitation S1 12/05/2026; Modification S1 v2 13/05/2026; Rappel S1 J-7 14/05/2026; "
+        "Annulation S2 refusé 15/05/2026; Attestation de participation 16/05/2026"
+    )
