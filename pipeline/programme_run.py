@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import datetime
 
 from pipeline.adapters.documents import DocumentStore
@@ -92,8 +92,17 @@ class ProgrammeStep:
             time_zone=time_zone,
         )
 
-    def queue(self, programme: ProgrammeEvaluation, evaluation: Evaluation, now: datetime) -> int:
-        """Render and queue every session message and document due; returns how many."""
+    def queue(
+        self,
+        programme: ProgrammeEvaluation,
+        evaluation: Evaluation,
+        now: datetime,
+        checkpoint: Callable[[str], None] = lambda step: None,
+    ) -> int:
+        """Render and queue every session message and document due; returns how many.
+
+        `checkpoint("queue.document")` is reached once per document, between writing its PDF
+        and queuing its email: the crash harness kills runs there."""
         if not programme.due and not programme.documents_due:
             return 0
         queued = 0
@@ -106,7 +115,9 @@ class ProgrammeStep:
                 items = []
         queued += self.store.enqueue(cohort, items, now)
         if programme.documents_due:
-            queued += self._issue(programme.documents_due, programme.sessions, evaluation, now)
+            queued += self._issue(
+                programme.documents_due, programme.sessions, evaluation, now, checkpoint
+            )
         return queued
 
     def _session_items(
@@ -153,6 +164,7 @@ class ProgrammeStep:
         sessions: Sequence[Session],
         evaluation: Evaluation,
         now: datetime,
+        checkpoint: Callable[[str], None],
     ) -> int:
         """For each document due: its PDF (written once, reused if a crash left it), its
         registry entry, then its email with the PDF attached, queued once."""
@@ -198,6 +210,7 @@ class ProgrammeStep:
                 full_name=row.participant.display_name, authority=row.participant.member,
                 issued_at=now,
             )  # fmt: skip
+            checkpoint("queue.document")
             key = document_message_key(cohort, person.id, row.template)
             name = "certificat-auditeur" if row.template is Template.CERTIFICAT else "attestation"
             raw = render_raw(

@@ -74,7 +74,7 @@ SEND_BUDGET = timedelta(minutes=10)
 QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
-INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
+INNER_STEPS = ("send.transport", "send.ledger", "record", "release", "queue.document")
 CRASH_ENV = "DIPLOMATES_CRASH_AT"
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -496,7 +496,9 @@ class Runner:
     def _queue_programme(self, evaluation: Evaluation, now: datetime) -> None:
         from pipeline.programme_run import ProgrammeStep
 
-        ProgrammeStep(self.settings, self.store).queue(self._programme, evaluation, now)
+        ProgrammeStep(self.settings, self.store).queue(
+            self._programme, evaluation, now, checkpoint=self.checkpoint
+        )
 
     def reference(self) -> Reference:
         """The official list of collectivités (COG), loaded once per process."""
