@@ -350,6 +350,8 @@ class SheetLayout:
     row_rules: tuple[RowRule, ...] = ()
     charts: tuple[Chart, ...] = ()
     mark: str = ""
+    # (column, pattern) date-time formats of the data cells, e.g. "dd/mm/yyyy hh:mm"
+    number_formats: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -324,6 +324,7 @@ SESSION_NOTES = {
         "Ne supprimez pas la ligne d'une séance annulée."
     ),
 }
+DATE_TIME = "dd/mm/yyyy hh:mm"
 SESSION_STATUS_HELP = "Laissez vide pour une séance prévue ; choisissez Annulée pour l'annuler."
 
 
@@ -352,6 +353,7 @@ def sessions_sheet(sheet: str) -> SheetWrite:
             header_filter=True,
             header_height=36,
             columns=columns,
+            number_formats=((at["Début"], DATE_TIME), (at["Fin"], DATE_TIME)),
             dropdowns=(
                 Dropdown(
                     at["Format"],

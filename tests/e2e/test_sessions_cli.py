@@ -48,6 +48,10 @@ def test_sessions_init_creates_the_sheet_once(
     assert all(c.comment is not None and c.comment.text for c in sheet[1])
     lists = {str(v.sqref).split(":")[0]: v.formula1 for v in sheet.data_validations.dataValidation}
     assert "Rencontre" in lists["C2"] and "Annulée" in lists["H2"]
+    assert sheet.column_dimensions["D"].number_format == "dd/mm/yyyy hh:mm"  # Début
+    assert sheet.column_dimensions["E"].number_format == "dd/mm/yyyy hh:mm"  # Fin
+    assert sheet.column_dimensions["D"].number_format == "dd/mm/yyyy hh:mm"  # Début
+    assert sheet.column_dimensions["E"].number_format == "dd/mm/yyyy hh:mm"  # Fin
     assert main(["sessions", "init", "--config", str(config)]) == 1
     assert "already exists" in capsys.readouterr().err
 

@@ -36,6 +36,10 @@ def test_sessions_on_google(world: World) -> None:
     sheet = world.view.sheet("Sessions")
     assert [c for c in world.view.table("Sessions")[0]] == list(SESSION_HEADERS)
     assert sheet is not None
+    debut = sheet.decor.formats.get((2, 4), {})  # Début, first data row
+    assert debut.get("numberFormat") == {"type": "DATE_TIME", "pattern": "dd/mm/yyyy hh:mm"}
+    debut = sheet.decor.formats.get((2, 4), {})  # Début, first data row
+    assert debut.get("numberFormat") == {"type": "DATE_TIME", "pattern": "dd/mm/yyyy hh:mm"}
     # Staff type two sessions in the browser: Google stores the dates as date-time serials.
     world.view.append("Sessions", ["S1", "Ouverture", "Rencontre", "20/04/2026 09:30:00",
                                    "20/04/2026 12:30:00", "Paris", "", ""])  # fmt: skip
