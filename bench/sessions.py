@@ -101,7 +101,7 @@ def pdf_rate(n: int) -> float:
 
     from pipeline.adapters.pdf import DocumentFacts, DocumentRenderer
     from pipeline.config import ProgrammeSettings
-    from pipeline.model import Template
+    from pipeline.core.model import Template
 
     renderer = DocumentRenderer(ProgrammeSettings(contact_email="d@cites-unies-france.org"))
     sessions = tuple(f"Séance {i} ({8 + i} septembre 2026)" for i in range(1, 13))

@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from pipeline.config import ProgrammeSettings
-from pipeline.model import Template
+from pipeline.core.model import Template
 
 DOCUMENT_DIR = Path(__file__).resolve().parents[2] / "templates" / "document"
 PDF_VARIANT = "pdf/ua-1"
@@ -48,7 +48,7 @@ def _reduced_fonts(target: Path) -> str:
     """Cut the faces down to `FRENCH` once, into `target`; the `@font-face` rules for them.
 
     WeasyPrint subsets every font of every document: with HarfBuzz when libharfbuzz-subset is
-    installed (scripts/system_deps.sh installs it), else with fontTools, which reads the whole
+    installed (tools/system_deps.sh installs it), else with fontTools, which reads the whole
     font file each time (0.4 s a document with DejaVu's thousands of glyphs). Fonts of a few
     hundred glyphs make that step fast either way. A face not found is left out: the
     stylesheet then falls back to the system's DejaVu (slower, same look)."""
@@ -137,7 +137,7 @@ class DocumentRenderer:
         self.cache: dict[str, object] = {}
 
     def html(self, facts: DocumentFacts) -> str:
-        from pipeline.adapters.render import french_date
+        from pipeline.adapters.mail.render import french_date
 
         return self.template.render(
             kind=facts.kind.value,

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 
+from pipeline.core.model import Anomaly, Cell, CellWrite, Reason, SheetWrite
 from pipeline.core.sessions import Session
 from pipeline.core.sheetplan import Table, header_index, plan_keyed
 from pipeline.core.text import clean, fold
-from pipeline.model import Anomaly, Cell, CellWrite, Reason, SheetWrite
 
 PRESENT, ABSENT, EXCUSED = "Présent", "Absent", "Excusé"
 MARKS = (PRESENT, ABSENT, EXCUSED)

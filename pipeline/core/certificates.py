@@ -22,10 +22,10 @@ from fractions import Fraction
 
 from pipeline.core.attendance import Attendance, Participant
 from pipeline.core.cohort import LedgerEntry
+from pipeline.core.model import Anomaly, Cell, Eligibility, Reason, Template
 from pipeline.core.sessions import Session
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import clean, fold
-from pipeline.model import Anomaly, Cell, Eligibility, Reason, Template
 
 CERTIFICATE_LABEL = "Certificat d'auditeur"
 ATTESTATION_LABEL = "Attestation de participation"

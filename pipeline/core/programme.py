@@ -56,6 +56,7 @@ from pipeline.core.layout import (
     table_layout,
     with_layout,
 )
+from pipeline.core.model import Anomaly, Cell, Dropdown, SheetLayout, SheetWrite, Status, Template
 from pipeline.core.parse import PARIS
 from pipeline.core.sessions import (
     INVITED,
@@ -66,7 +67,6 @@ from pipeline.core.sessions import (
 )
 from pipeline.core.sheetplan import Table, header_index, plan_keyed
 from pipeline.core.text import fold
-from pipeline.model import Anomaly, Cell, Dropdown, SheetLayout, SheetWrite, Status, Template
 
 ENROLLED_TEMPLATES = frozenset(
     {Template.INSCRIPTION_CONFIRMEE, Template.PLACE_LIBEREE} | set(INVITED)
@@ -330,8 +330,8 @@ SESSION_STATUS_HELP = "Laissez vide pour une séance prévue ; choisissez Annul�
 
 def sessions_sheet(sheet: str) -> SheetWrite:
     """A new, empty `Sessions` sheet: headers, notes, Format and Statut dropdowns."""
+    from pipeline.core.model import CellWrite, ColumnLayout
     from pipeline.core.sessions import CANCELLED, FORMATS, SESSION_HEADERS
-    from pipeline.model import CellWrite, ColumnLayout
 
     widths = {"Session": 10, "Titre": 44, "Format": 20, "Début": 18, "Fin": 18, "Lieu": 40,
               "Lien": 34, "Statut": 12}  # fmt: skip

@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.core.cohort import LedgerEntry
+from pipeline.core.model import Anomaly, Reason, Status, Template
 from pipeline.core.parse import PARIS, parse_timestamp
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import clean, fold
-from pipeline.model import Anomaly, Reason, Status, Template
 
 SESSION_HEADERS = ("Session", "Titre", "Format", "Début", "Fin", "Lieu", "Lien", "Statut")
 FORMATS = ("Rencontre", "Session de travail", "Temps de terrain")

@@ -17,12 +17,19 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from pipeline.adapters.state import StateStore, messages
+from pipeline.adapters.state.store import StateStore, messages
+from pipeline.app.run import Runner
 from pipeline.config import load_settings
 from pipeline.core.sessions import SESSION_HEADERS
-from pipeline.run import Runner
-from tests.builders import answer
-from tests.e2e.ops import Env, diplomates, edit_workbook, expire_lease, make_env, outbox_messages
+from tests.support.builders import answer
+from tests.support.ops import (
+    Env,
+    diplomates,
+    edit_workbook,
+    expire_lease,
+    make_env,
+    outbox_messages,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 ANSWERS = [

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pipeline.cli import main
 from pipeline.core.sessions import SESSION_HEADERS
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
-from tests.e2e.scenario import CONFIG
+from pipeline.entry.cli import main
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
+from tests.support.scenario import CONFIG
 
 CERTIFICATES = """
 [certificates]

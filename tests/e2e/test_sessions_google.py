@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.core.sessions import SESSION_HEADERS
-from tests.e2e.google_world import READ, WRITE_APIS, World, google_world
-from tests.e2e.scenario import OPENING, outbox, records
+from pipeline.entry.cli import main
+from tests.support.google_world import READ, WRITE_APIS, World, google_world
+from tests.support.scenario import OPENING, outbox, records
 
 
 @pytest.fixture

@@ -13,14 +13,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar
 
-from pipeline.adapters.documents import DocumentStore
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.state.documents import DocumentStore
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner
 from pipeline.config import CertificateSettings, Settings
 from pipeline.core.sessions import SESSION_HEADERS
 from pipeline.core.text import fold
-from pipeline.run import Runner
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.fakes import MemorySpreadsheet, RecordingTransport
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 
 PARIS = ZoneInfo("Europe/Paris")
 COHORT = "Promotion 2026"

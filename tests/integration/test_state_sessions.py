@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from pipeline.adapters.state import QueueItem, StateStore
-from pipeline.model import Template
-from tests.integration.test_state_postgres import make_url
+from pipeline.adapters.state.store import QueueItem, StateStore
+from pipeline.core.model import Template
+from tests.support import pg
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
 
@@ -26,6 +26,15 @@ CREATE TABLE messages (
     CONSTRAINT one_message_per_template UNIQUE (cohort, person_id, template)
 )
 """
+
+
+def make_url(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'state.sqlite'}"
+    reason = pg.skip_reason()
+    if reason:
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    return pg.shared_cluster().create_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

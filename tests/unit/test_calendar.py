@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar
 
-from pipeline.adapters.calendar import build_ics
+from pipeline.adapters.mail.calendar import build_ics
 from pipeline.core.parse import PARIS
 from pipeline.core.sessions import Session
 

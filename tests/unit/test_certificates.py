@@ -25,9 +25,9 @@ from pipeline.core.certificates import (
     verification_code,
 )
 from pipeline.core.cohort import LedgerEntry
+from pipeline.core.model import Eligibility, Reason, Template
 from pipeline.core.parse import PARIS
 from pipeline.core.sessions import Session
-from pipeline.model import Eligibility, Reason, Template
 
 DAY1 = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)
 

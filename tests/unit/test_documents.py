@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.documents import DocumentStore
 from pipeline.adapters.pdf import DocumentFacts, DocumentRenderer
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.state.documents import DocumentStore
+from pipeline.adapters.state.store import StateStore
 from pipeline.config import PARIS, ProgrammeSettings
-from pipeline.model import Template
+from pipeline.core.model import Template
 
 PROGRAMME = ProgrammeSettings(
     contact_email="diplomates@cites-unies-france.org", partners=["Ministère de l'Europe"]
@@ -34,7 +34,7 @@ def renderer(tmp_path_factory: pytest.TempPathFactory) -> DocumentRenderer:
 
 def pdftotext(data: bytes, tmp: Path) -> str:
     if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: run scripts/system_deps.sh")
+        pytest.skip("pdftotext (poppler-utils) is not installed: run tools/system_deps.sh")
     path = tmp / "doc.pdf"
     path.write_bytes(data)
     return subprocess.run(
@@ -63,7 +63,7 @@ def test_pdf_text_reads_back_with_every_fact(
 def test_pdf_is_one_tagged_a4_page(renderer: DocumentRenderer, tmp_path: Path) -> None:
     """pdfinfo: one page, A4 landscape, tagged (what screen readers follow), titled."""
     if shutil.which("pdfinfo") is None:
-        pytest.skip("pdfinfo (poppler-utils) is not installed: run scripts/system_deps.sh")
+        pytest.skip("pdfinfo (poppler-utils) is not installed: run tools/system_deps.sh")
     path = tmp_path / "doc.pdf"
     path.write_bytes(renderer.render(FACTS))
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout

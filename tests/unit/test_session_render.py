@@ -9,19 +9,31 @@ from email.message import EmailMessage
 
 from icalendar import Calendar
 
-from pipeline.adapters.render import sample_person
-from pipeline.adapters.session_render import (
+from pipeline.adapters.mail.render import sample_person
+from pipeline.adapters.mail.session_render import (
     french_day,
     french_time,
     render_session_raw,
     sample_session,
     when_from,
 )
-from pipeline.config import PARIS
-from pipeline.model import Template
-from tests.unit.test_render import make_settings
+from pipeline.config import PARIS, Settings
+from pipeline.core.model import Template
 
 NOW = datetime(2026, 5, 2, 10, 0, tzinfo=PARIS)
+
+
+def make_settings() -> Settings:
+    return Settings.model_validate(
+        {
+            "spreadsheet": {"backend": "local", "workbook": "demo.xlsx"},
+            "email": {"outbox": "out", "sender": "diplomates@cites-unies-france.example",
+                      "reply_to": "equipe@cites-unies-france.example"},
+            "cohort": {"capacity": 30, "registration_opens": "2026-03-30T09:00:00",
+                       "registration_closes": "2026-04-30T23:59:00"},
+            "programme": {"contact_email": "contact@cites-unies-france.example"},
+        }
+    )  # fmt: skip
 
 
 def message(template: Template, sequence: int = 0, reason: str = "session") -> EmailMessage:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from pipeline.core.cohort import LedgerEntry
+from pipeline.core.model import Reason, Status, Template
 from pipeline.core.parse import PARIS
 from pipeline.core.sessions import (
     SESSION_HEADERS,
@@ -17,7 +18,6 @@ from pipeline.core.sessions import (
     reminder_offset,
     session_uid,
 )
-from pipeline.model import Reason, Status, Template
 
 START = datetime(2026, 5, 20, 9, 30, tzinfo=PARIS)
 
