@@ -72,9 +72,6 @@ METADATA_FIELDS = (
 ENABLE_API_HINT = "Google Cloud console > APIs & Services > Library > Google Sheets API > Enable"
 
 
-__all__ = ["GoogleSpreadsheet", "SheetMovedError", "TokenBucket", "spreadsheet_id"]
-
-
 class GoogleSpreadsheet:
     """The Spreadsheet port on a Google spreadsheet, through gspread's HTTP client.
 
