@@ -70,7 +70,10 @@ class ProgrammeStep:
         *,
         withdrawn: Set[str] = frozenset(),
         time_zone: str | None = None,
+        dry_run: bool = False,
     ) -> ProgrammeEvaluation:
+        """What is due after registration. A dry run never makes the codes' secret: before the
+        first real run it shows codes made with an empty key (never written anywhere)."""
         settings = self.settings
         if settings.sheets.sessions not in tables:
             return ProgrammeEvaluation()
@@ -83,7 +86,7 @@ class ProgrammeStep:
             certificates_sheet=settings.sheets.certificates,
             cohort=settings.cohort.name,
             now=now,
-            secret=self.documents.secret(),
+            secret=self.documents.secret(create=not dry_run) or b"",
             reminder_days=settings.sessions.reminder_days,
             min_attendance=settings.certificates.min_attendance,
             require_approval=settings.certificates.require_staff_approval,

@@ -463,6 +463,7 @@ class Runner:
         self._programme = ProgrammeStep(self.settings, self.store).evaluate(
             evaluation, ledger, tables, now, withdrawn=self._withdrawn,
             time_zone=self.spreadsheet.time_zone,
+            dry_run=self.report is not None and self.report.dry_run,
         )  # fmt: skip
         programme = self._programme
         due = [(d.person_id, d.template) for d in programme.due]

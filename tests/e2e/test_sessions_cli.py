@@ -152,3 +152,22 @@ def test_export_and_erase_cover_sessions_sheets_and_documents(
     assert "effacé" in capsys.readouterr().out
     assert main(["run", "--config", str(config), "--as-of", "2026-05-21T10:00"]) == 0
     assert not pdf.exists()
+
+
+def test_dry_run_makes_no_secret_and_sends_nothing(config: Path) -> None:
+    """`run --dry-run` with sessions: nothing queued, no file, no verification secret stored."""
+    from pipeline.adapters.state.documents import DocumentStore
+    from pipeline.adapters.state.store import StateStore
+
+    assert main(["sessions", "init", "--config", str(config)]) == 0
+    path = config.parent / "wb.xlsx"
+    book = load_workbook(path)
+    book["Sessions"].append(["S1", "Ouverture", "Rencontre", "20/05/2026 09:30",
+                             "20/05/2026 12:30", "Paris", "", ""])  # fmt: skip
+    book.save(path)
+    args = ["run", "--config", str(config), "--as-of", "2026-04-02T09:00", "--dry-run"]
+    assert main(args) == 0
+    assert not (config.parent / "outbox").exists() or not list((config.parent / "outbox").iterdir())
+    store = StateStore(f"sqlite:///{config.parent / 'state.sqlite'}")
+    assert DocumentStore(store, config.parent / "certificats").secret(create=False) is None
+    assert store.ledger("Promotion 2026") == []

@@ -66,11 +66,14 @@ class DocumentStore:
         self.folder = folder
         metadata.create_all(self.engine, tables=[documents, privacy_keys])
 
-    def secret(self) -> bytes:
-        """The HMAC key of verification codes: made on first use, then always the same."""
+    def secret(self, create: bool = True) -> bytes | None:
+        """The HMAC key of verification codes: made on first use (unless `create` is false: a
+        dry run then gets None), then always the same."""
         query = select(privacy_keys.c.value).where(privacy_keys.c.name == DOCUMENT_SECRET)
         with self.engine.connect() as conn:
             found = conn.execute(query).scalar()
+        if found is None and not create:
+            return None
         if found is None:
             try:
                 with self.engine.begin() as conn:
