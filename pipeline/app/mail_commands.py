@@ -66,6 +66,11 @@ def resend(
             f"no {what} in the state database {settings.state.url}; `diplomates status` lists "
             "the messages to check, with their ids"
         )
+    if len(found) > 1:  # session messages: one per session and version
+        raise PipelineError(
+            f"{what}: {len(found)} messages (one per session and version); say which with "
+            "--message ID (`diplomates status` and the `À vérifier` row give it)"
+        )
     record = found[0]
     stamp = record.updated_at.strftime("%Y-%m-%d %H:%M UTC") if record.updated_at else "?"
     if record.state == "sent":

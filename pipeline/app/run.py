@@ -180,30 +180,41 @@ def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
 
 
 def ledger_anomalies(
-    ledger: Sequence[LedgerEntry], evaluation: Evaluation, config: str = "CONFIG"
+    ledger: Sequence[LedgerEntry],
+    evaluation: Evaluation,
+    config: str = "CONFIG",
+    cohort: str = "Promotion 2026",
 ) -> list[Anomaly]:
     """`courriel_rejete` / `envoi_incertain` rows for staff: one per person and reason, giving
-    the server's reply and the command that resends the message on purpose."""
+    the server's reply and the command that resends the message on purpose (a session message
+    by its id: a person has several of the same template)."""
+    from pipeline.app.programme_run import session_message_key
+
     people = {p.id: p for p in evaluation.people}
     grouped: dict[tuple[str, str], list[str]] = {}
-    for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value)):
+    for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value, e.session)):
         if entry.state not in ("failed", "incertain"):
             continue
         resend = (
             f"diplomates resend --config {config} --person {entry.person_id} "
             f"--template {entry.template.value}"
         )
+        if entry.session:
+            key = session_message_key(
+                cohort, entry.person_id, entry.template, entry.session, entry.version
+            )
+            resend = f"diplomates resend --config {config} --message {key}"
         reply = " ".join((entry.error or "").split())
         if entry.state == "failed":
             said = f" (réponse du serveur : {reply})" if reply else ""
             text = (
                 f"Le serveur de messagerie a refusé définitivement le courriel "
-                f"« {entry.template.value} »{said} : vérifiez l'adresse e-mail. S'il faut le "
+                f"« {_named(entry)} »{said} : vérifiez l'adresse e-mail. S'il faut le "
                 f"renvoyer tel quel : {resend}"
             )
         else:
             text = (
-                f"L'envoi du courriel « {entry.template.value} » a été interrompu : il est peut-être "
+                f"L'envoi du courriel « {_named(entry)} » a été interrompu : il est peut-être "
                 "parti, peut-être pas. Il ne sera pas renvoyé automatiquement ; pour le renvoyer "
                 f"après vérification auprès de la personne : {resend}"
             )
@@ -221,6 +232,11 @@ def ledger_anomalies(
             )
         )
     return found
+
+
+def _named(entry: LedgerEntry) -> str:
+    """A message as staff recognise it: `invitation_session S1 v2`, `accuse_reception`."""
+    return " ".join(w for w in (entry.template.value, entry.session, entry.version) if w)
 
 
 class Runner:
@@ -497,7 +513,7 @@ class Runner:
         config = str(settings.source) if settings.source else "CONFIG"
         programme = self._programme
         anomalies = evaluation.anomalies + programme.anomalies
-        anomalies += ledger_anomalies(ledger, evaluation, config)
+        anomalies += ledger_anomalies(ledger, evaluation, config, settings.cohort.name)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
             anomalies, evaluation.due, evaluation.members,
