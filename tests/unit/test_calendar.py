@@ -75,3 +75,14 @@ def test_summer_and_winter_times_are_local() -> None:
     found = event(ics(session(start=summer)))
     assert found.decoded("DTSTART").utcoffset() == timedelta(hours=2)
     assert event(ics(session())).decoded("DTSTART").utcoffset() == timedelta(hours=1)
+
+
+def test_dtstamp_is_utc_even_when_the_run_time_is_paris() -> None:
+    """DTSTAMP is written in UTC (`...Z`), as RFC 5545 requires, whatever zone `now` has."""
+    raw = build_ics(
+        session(), cohort="Promotion 2026", sequence=0, cancel=False,
+        organizer="contact@cites-unies-france.org", organizer_name="CUF",
+        attendee="camille@lyon.fr", attendee_name="Camille Martin", description="x",
+        stamp=datetime(2026, 5, 1, 10, 0, tzinfo=PARIS),
+    )  # fmt: skip
+    assert b"DTSTAMP:20260501T080000Z\r\n" in raw

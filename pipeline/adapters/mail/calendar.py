@@ -8,7 +8,7 @@ holds. DTSTART/DTEND carry TZID=Europe/Paris with its VTIMEZONE (Outlook needs i
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -53,7 +53,7 @@ def build_ics(
     event = Event()
     event.add("uid", session_uid(cohort, session.code, domain))
     event.add("sequence", sequence)
-    event.add("dtstamp", stamp)
+    event.add("dtstamp", stamp.astimezone(UTC))  # RFC 5545: DTSTAMP is in UTC
     event.add("dtstart", session.start.astimezone(PARIS))
     event.add("dtend", session.end.astimezone(PARIS))
     event.add("summary", f"{session.title} ({session.code})")
