@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import SingletonThreadPool
 
 from pipeline.core.cohort import LedgerEntry
 from pipeline.errors import LockHeldError, PipelineError
@@ -201,16 +202,35 @@ class StateStore:
         self._held: dict[str, tuple[str, _OsLock]] = {}  # lock name -> (holder, OS lock)
         try:
             # SQLite: wait up to 30 s for another process's write instead of failing at once.
-            options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+            options: dict[str, Any] = (
+                {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+            )
+            if url.startswith("sqlite") and "mode=memory" in url:  # a shared in-memory database
+                options["poolclass"] = SingletonThreadPool
             self.engine: Engine = create_engine(url, future=True, **options)
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_wal)
+            event.listen(self.engine, "handle_error", self._translate)
             _create_schema(self.engine)
-        except OperationalError as exc:
+        except PipelineError:
+            raise
+        except DBAPIError as exc:
+            known = _trouble(exc.orig)
             raise PipelineError(
-                f"state database {self._safe_url()} cannot be opened: {exc.orig}; check state.url "
-                "in the config file and that its folder exists and is writable"
+                f"state database {self._safe_url()} cannot be opened: "
+                + (
+                    known
+                    or f"{exc.orig}; check state.url in the config file and that its folder "
+                    "exists and is writable"
+                )
             ) from None
+
+    def _translate(self, context: Any) -> None:
+        """SQLAlchemy's `handle_error`: a state DB that is full, read-only, damaged or gone is
+        an operator's problem, said in one paragraph (never "unexpected OperationalError")."""
+        known = _trouble(context.original_exception)
+        if known is not None:
+            raise PipelineError(f"state database {self._safe_url()}: {known}") from None
 
     def _safe_url(self) -> str:
         return (
@@ -680,6 +700,52 @@ def ids(values: Sequence[QueuedMessage]) -> list[int]:
     return [v.id for v in values]
 
 
+# --- errors an operator must act on ---------------------------------------------------------
+
+_NOTHING_LOST = (
+    "the run stopped; the ledger keeps what was sent before (SQLite commits are durable), so the "
+    "next run sends nothing twice"
+)
+# (text in SQLite's message, or PostgreSQL SQLSTATE prefix) -> what it means and what to do
+_SQLITE_TROUBLE = (
+    ("database or disk is full", "the disk holding it is full. Free some space; " + _NOTHING_LOST),
+    ("disk i/o error", "the disk reported an I/O error. Check the disk; " + _NOTHING_LOST),
+    ("readonly database", "it is read-only (file or folder mode, or a read-only disk). It must "
+     "be writable, with its folder, by the user running the pipeline; " + _NOTHING_LOST),
+    ("file is not a database", "the file is damaged or is not a SQLite database. Restore the "
+     "last backup (docs/exploitation.md, Backups) or move the file aside to start a new one"),
+    ("database disk image is malformed", "the file is damaged. Restore the last backup "
+     "(docs/exploitation.md, Backups), or try `sqlite3 FILE '.recover'`"),
+    ("unable to open database file", "the file cannot be opened. Check state.url and that its "
+     "folder exists and is writable by the user running the pipeline"),
+)  # fmt: skip
+_PG_TROUBLE = (
+    ("53", "the PostgreSQL server is out of resources (disk full, memory or connections). "
+     "Ask its administrator; " + _NOTHING_LOST),
+    ("08", "the connection to PostgreSQL failed. Check that the server runs and state.url; "
+     + _NOTHING_LOST),
+    ("57P", "the PostgreSQL server is shutting down or cancelled the query; " + _NOTHING_LOST),
+    ("25006", "the PostgreSQL database is read-only (a standby?). Point state.url at the "
+     "primary; " + _NOTHING_LOST),
+)  # fmt: skip
+
+
+def _trouble(error: BaseException | None) -> str | None:
+    """What a driver error means for an operator, when it is one they must act on."""
+    if error is None:
+        return None
+    said = str(error).lower()
+    for marker, meaning in _SQLITE_TROUBLE:
+        if isinstance(error, sqlite3.Error) and marker in said:
+            return meaning
+    state = getattr(error, "sqlstate", None)
+    if isinstance(state, str):
+        for prefix, meaning in _PG_TROUBLE:
+            if state.startswith(prefix):
+                return meaning
+    return None
+
+
 # --- OS-held locks ------------------------------------------------------------------------
 
 # The PostgreSQL advisory lock keys of the run locks: a constant high half ("DIP2") and the
@@ -793,7 +859,7 @@ class _PgSessionLock:
             return False
         try:
             return bool(self.conn.execute(text("SELECT 1")).scalar())
-        except DBAPIError:
+        except (DBAPIError, PipelineError):  # PipelineError: translated by `handle_error`
             return False
 
     def release(self) -> None:
@@ -802,7 +868,7 @@ class _PgSessionLock:
             return
         try:
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-        except DBAPIError:
+        except (DBAPIError, PipelineError):
             pass  # the session is gone, and its lock with it
         finally:
             conn.invalidate()  # never back to the pool: a session holding the lock must end
