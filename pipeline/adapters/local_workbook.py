@@ -304,7 +304,7 @@ class LocalWorkbook:
         os.close(handle)
         try:
             try:
-                workbook.save(temp)
+                _save_workbook(workbook, temp)
                 info = self.path.stat()
                 os.chmod(temp, stat.S_IMODE(info.st_mode))
                 if os.geteuid() == 0:
@@ -322,6 +322,31 @@ class LocalWorkbook:
             Path(temp).unlink(missing_ok=True)
             raise
         self._read_stamp = _stamp(self.path)
+
+
+def _save_workbook(workbook: Any, path: str) -> None:
+    """openpyxl's `save_workbook`, closing its zip archive itself when a write fails (a full
+    disk): left open, the archive would fail again when collected and print a traceback. Then
+    the copy is flushed to disk before it replaces the workbook."""
+    from datetime import UTC, datetime
+    from zipfile import ZIP_DEFLATED, ZipFile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    archive = ZipFile(path, "w", ZIP_DEFLATED, allowZip64=True)
+    try:
+        workbook.properties.modified = datetime.now(UTC).replace(tzinfo=None)
+        ExcelWriter(workbook, archive).save()  # closes the archive when all went well
+    finally:
+        try:
+            archive.close()  # a no-op once closed; after a failure, releases the file
+        except (OSError, ValueError):
+            pass  # the failure that brought us here is the one to report
+    handle = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def _unmerge(sheet: Any, targets: set[tuple[int, int]]) -> None:
