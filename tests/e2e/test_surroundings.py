@@ -330,4 +330,4 @@ def test_a_full_state_database_disk_is_one_clear_paragraph(tmp_path: Path) -> No
         with contextlib.suppress(OSError):
             (folder / f".filler-{uuid.uuid4().hex}").write_bytes(bytes(1 << 20))
         failed = run(env)
-        clear_failure(failed, "state database", "full")
+        clear_failure(failed, "state database", "the disk holding it is full")
