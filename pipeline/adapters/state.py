@@ -229,8 +229,22 @@ class StateStore:
         """SQLAlchemy's `handle_error`: a state DB that is full, read-only, damaged or gone is
         an operator's problem, said in one paragraph (never "unexpected OperationalError")."""
         known = _trouble(context.original_exception)
+        if known is not None and "i/o error" in str(context.original_exception).lower():
+            known = self._io_trouble(known)
         if known is not None:
             raise PipelineError(f"state database {self._safe_url()}: {known}") from None
+
+    def _io_trouble(self, said: str) -> str:
+        """SQLite reports a full disk as an I/O error when its WAL or shared memory cannot grow:
+        say "full" when the database's folder has next to no room left."""
+        path = _sqlite_file(self.engine)
+        try:
+            folder = os.statvfs(path.parent if path else ".")
+        except OSError:
+            return said
+        if path is not None and folder.f_bavail * folder.f_frsize < _NEARLY_FULL:
+            return _SQLITE_TROUBLE[0][1]
+        return said
 
     def _safe_url(self) -> str:
         return (
@@ -684,8 +698,11 @@ class StateStore:
         os_lock = self._os_lock(name)
         if os_lock is None:
             return None
-        if not os_lock.try_acquire():
-            return True
+        try:
+            if not os_lock.try_acquire():
+                return True
+        except PipelineError:  # e.g. `status` by a user who cannot open the lock file
+            return None
         os_lock.release()
         return False
 
@@ -702,6 +719,7 @@ def ids(values: Sequence[QueuedMessage]) -> list[int]:
 
 # --- errors an operator must act on ---------------------------------------------------------
 
+_NEARLY_FULL = 1 << 20  # bytes free under which an I/O error is taken for a full disk
 _NOTHING_LOST = (
     "the run stopped; the ledger keeps what was sent before (SQLite commits are durable), so the "
     "next run sends nothing twice"
