@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ from sqlalchemy import event
 
 from pipeline.adapters.state import StateStore
 from pipeline.config import load_settings
-from pipeline.errors import MailError, PipelineError
+from pipeline.errors import MailError, PipelineError, SheetError
 from pipeline.run import Runner
 from tests.builders import answer
 from tests.e2e.ops import (
@@ -331,3 +333,55 @@ def test_a_full_state_database_disk_is_one_clear_paragraph(tmp_path: Path) -> No
             (folder / f".filler-{uuid.uuid4().hex}").write_bytes(bytes(1 << 20))
         failed = run(env)
         clear_failure(failed, "state database", "the disk holding it is full")
+
+
+# --- the same refusals injected at the adapter boundary (run everywhere, mount or not) -----------
+
+
+def refuse(code: int) -> OSError:
+    return OSError(code, os.strerror(code))
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC])
+def test_a_workbook_folder_refusing_the_new_copy_stops_the_run_before_any_email(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """The workbook's folder refuses the temporary copy (read-only, full; injected): the run
+    raises SheetError naming why, before sending anything."""
+    env = make_env(tmp_path, ANSWERS)
+    real = tempfile.mkstemp
+
+    def refusing(*args: object, **kwargs: object) -> tuple[int, str]:
+        if Path(str(kwargs.get("dir", ""))) == tmp_path:
+            raise refuse(code)
+        return real(*args, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+    monkeypatch.setattr(tempfile, "mkstemp", refusing)
+    runner = Runner(load_settings(env.config))
+    with pytest.raises(SheetError, match=f"refuses a new copy \\({os.strerror(code)}\\)"):
+        runner.run(now=datetime.fromisoformat(INTEREST).replace(tzinfo=PARIS))
+    runner.store.close()
+    assert sent(env) == Counter()
+
+
+@pytest.mark.parametrize("code", [errno.EROFS, errno.ENOSPC])
+def test_an_outbox_refusing_files_stops_the_run_before_any_email(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """The outbox folder refuses files (read-only, full; injected): MailError before any send,
+    and the messages stay queued for the next run."""
+    env = make_env(tmp_path, ANSWERS)
+    import pipeline.adapters.mail as mail_module
+
+    def refusing(path: object, *args: object, **kwargs: object) -> object:
+        if Path(str(path)).parent == env.outbox:
+            raise refuse(code)
+        return open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(mail_module, "open", refusing, raising=False)
+    runner = Runner(load_settings(env.config))
+    with pytest.raises(MailError, match=f"refuses files \\({os.strerror(code)}\\)"):
+        runner.run(now=datetime.fromisoformat(INTEREST).replace(tzinfo=PARIS))
+    states = Counter(m.state for m in runner.store.find_messages())
+    runner.store.close()
+    assert sent(env) == Counter() and states == Counter({"pending": 2})
