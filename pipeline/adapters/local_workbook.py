@@ -31,7 +31,7 @@ from typing import Any
 from pipeline.adapters.sheets import Table, cell_text
 from pipeline.adapters.xlsx_layout import apply_layout, read_marks
 from pipeline.errors import SheetError, SheetMovedError
-from pipeline.model import WritePlan
+from pipeline.model import SheetLayout, WritePlan
 
 MAX_CELL = 32_767  # characters an xlsx cell holds (Excel's limit; openpyxl cuts there)
 # `_xHHHH_` is how the format escapes a character; a literal one is escaped by escaping its `_`.
@@ -284,6 +284,7 @@ class LocalWorkbook:
                 else:
                     cell.value = write.value
             if change.layout is not None:
+                _unmerge(sheet, _styled_cells(change.layout))
                 apply_layout(sheet, change.layout)
         self._save(workbook)
 
@@ -359,6 +360,16 @@ def _unmerge(sheet: Any, targets: set[tuple[int, int]]) -> None:
         cols = range(merged.min_col, merged.max_col + 1)
         if any(row in rows and col in cols for row, col in targets):
             sheet.unmerge_cells(merged.coord)
+
+
+def _styled_cells(layout: SheetLayout) -> set[tuple[int, int]]:
+    """The cells a layout styles one by one: its column headers and its styled areas."""
+    cells = {(1, column.col) for column in layout.columns}
+    for style in layout.styles:
+        area = style.area
+        for row in range(area.top, area.bottom + 1):
+            cells.update((row, col) for col in range(area.left, area.right + 1))
+    return cells
 
 
 def _alive(pid: int) -> bool:

@@ -24,7 +24,7 @@ from pipeline.adapters.local_workbook import (
     storable,
 )
 from pipeline.errors import SheetError
-from pipeline.model import CellWrite, SheetWrite, WritePlan
+from pipeline.model import CellWrite, ColumnLayout, SheetLayout, SheetWrite, WritePlan
 
 SHEET = "Feuille"
 
@@ -276,3 +276,21 @@ def test_a_workbook_openpyxl_cannot_load_fails_preflight_with_the_fix(
     book.read([SHEET])
     with pytest.raises(SheetError, match="cannot be opened for writing by openpyxl.*save it again"):
         book.preflight()
+
+
+def test_a_layout_over_merged_header_cells_unmerges_them_instead_of_crashing(
+    tmp_path: Path,
+) -> None:
+    """Staff merged A1:B1; a layout styling B1's header (fill, note) unmerges it and applies."""
+    path = tmp_path / "wb.xlsx"
+    make_book(path)
+    workbook = load_workbook(path)
+    workbook[SHEET].merge_cells("A1:B1")
+    workbook.save(path)
+    book = LocalWorkbook(path)
+    book.read([SHEET])
+    header = ColumnLayout(col=2, width=12, header_fill="DDEBF7", header_font="1F3864", note="n")
+    layout = SheetLayout(rows=10, width=3, owned_cols=(2,), columns=(header,), mark="m")
+    book.write(WritePlan(sheets=(SheetWrite(sheet=SHEET, layout=layout),)))
+    sheet = load_workbook(path)[SHEET]
+    assert not sheet.merged_cells.ranges and sheet["B1"].comment is not None
