@@ -387,3 +387,38 @@ def test_an_outbox_refusing_files_stops_the_run_before_any_email(
     states = Counter(m.state for m in runner.store.find_messages())
     runner.store.close()
     assert sent(env) == Counter() and states == Counter({"pending": 2})
+
+
+def test_a_staff_save_during_the_write_is_kept_and_the_run_writes_over_it_once_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A staff note saved while the run's copy is being written: the run drops its copy, re-reads,
+    re-plans and writes again; both the note and the run's rows are in the file."""
+    from openpyxl import load_workbook
+    from openpyxl.writer.excel import ExcelWriter
+
+    env = make_env(tmp_path, ANSWERS)
+    assert run(env).returncode == 0
+    add_answer(env)
+    original = ExcelWriter.save
+    saved: list[bool] = []
+
+    def staff_saves_meanwhile(self: ExcelWriter) -> None:
+        original(self)
+        if not saved:
+            saved.append(True)
+            staff = load_workbook(env.book)
+            sheet = staff[COHORT]
+            notes = [c.value for c in sheet[1]].index("Notes CUF") + 1
+            sheet.cell(row=2, column=notes, value="rappeler lundi")
+            staff.save(env.book)
+
+    monkeypatch.setattr(ExcelWriter, "save", staff_saves_meanwhile)
+    runner = Runner(load_settings(env.config))
+    report = runner.run(now=datetime.fromisoformat(INTEREST).replace(tzinfo=PARIS))
+    runner.store.close()
+    monkeypatch.undo()
+    assert report.outcome == "success" and saved
+    rows = rows_of(env.book, COHORT)
+    assert {r["Courriel"] for r in rows} == {"ana@lyon.fr", "bruno@rennes.fr", "chloe@lyon.fr"}
+    assert "rappeler lundi" in [r["Notes CUF"] for r in rows]
