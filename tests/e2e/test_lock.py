@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.state import StateStore
-from tests import pg
-from tests.builders import answer
-from tests.e2e.ops import Env, diplomates, make_env, outbox_messages
+from pipeline.adapters.state.store import StateStore
+from tests.support import pg
+from tests.support.builders import answer
+from tests.support.ops import Env, diplomates, make_env, outbox_messages
 
 ANSWERS = [
     answer("02/03/2026 09:00:00", "ana@lyon.fr", "Bernard", "Ana"),

@@ -25,12 +25,12 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event
 
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner
 from pipeline.config import load_settings
-from pipeline.errors import MailError, PipelineError, SheetError
-from pipeline.run import Runner
-from tests.builders import answer
-from tests.e2e.ops import (
+from pipeline.core.errors import MailError, PipelineError, SheetError
+from tests.support.builders import answer
+from tests.support.ops import (
     COHORT,
     RESPONSES,
     Env,
@@ -373,7 +373,7 @@ def test_an_outbox_refusing_files_stops_the_run_before_any_email(
     """The outbox folder refuses files (read-only, full; injected): MailError before any send,
     and the messages stay queued for the next run."""
     env = make_env(tmp_path, ANSWERS)
-    import pipeline.adapters.mail as mail_module
+    import pipeline.adapters.mail.transport as mail_module
 
     def refusing(path: object, *args: object, **kwargs: object) -> object:
         if Path(str(path)).parent == env.outbox:

@@ -16,15 +16,15 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.writer.excel import ExcelWriter
 
-from pipeline.adapters.local_workbook import (
+from pipeline.adapters.xlsx.workbook import (
     MAX_CELL,
     LocalWorkbook,
     WorkbookChangedError,
     escape,
     storable,
 )
-from pipeline.errors import SheetError
-from pipeline.model import CellWrite, ColumnLayout, SheetLayout, SheetWrite, WritePlan
+from pipeline.core.errors import SheetError
+from pipeline.core.model import CellWrite, ColumnLayout, SheetLayout, SheetWrite, WritePlan
 
 SHEET = "Feuille"
 
