@@ -343,6 +343,8 @@ def traps(reference: Reference, member_list: list[Member], seed: int) -> list[Ty
     typed = []
     for i in sorted(found - member_places):
         place = places[i]
+        if place.successor:
+            continue  # a part or former name of a collectivité, not one of its own
         text, kind = _written(rng, place)
         department = rng.choice(place.departments) if place.departments else None
         if rng.random() < 0.33:

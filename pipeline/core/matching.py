@@ -813,10 +813,13 @@ def _by_part(
     """
     deps = {d for d in (department, *part.departments) if d}
     fitting: list[int] = []
+    named: list[int] = []  # the town named, whatever the number ("Lyon 12e": Lyon has nine)
     for city, parts in ix.ref.city_parts.items():
         place = ix.ref.place(city)
         if part.city and part.city != parts.name:
             continue
+        if part.city and part.explicit:
+            named.append(city)
         if part.word == "centre":
             fits = parts.centre
         elif part.word == "secteur":
@@ -829,7 +832,18 @@ def _by_part(
             continue
         fitting.append(city)
     if not fitting:
-        return None
+        named = [c for c in named if _has_member(ix, c)]
+        if not named:
+            return None
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_place(ix, c) for c in named),
+            explanation=(
+                f"{_TYPED} : {_join((_describe_place(ix, c) for c in named), 'ou')} n'a pas "
+                "d'arrondissement ou de secteur de ce numéro, ou le département indiqué "
+                "diffère. Vérifiez."
+            ),
+        )
     kind = None if kind is AuthorityKind.AUTRE else kind
     with_member = [c for c in fitting if _has_member(ix, c)]
     if kind is not None and not any(compatible(ix.ref.place(c), kind, None) for c in fitting):
@@ -1152,7 +1166,11 @@ def _unknown_name(
                 + " ?"
             ),
         )
-    verdict = _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} :")
+    verdict = (
+        _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} :")
+        or _usual_name_verdict(ix, parsed, kind, deps)
+        or _locality_verdict(ix, parsed, kind, deps)
+    )
     if verdict is not None:
         return verdict
     if near.suggestions:
@@ -1168,6 +1186,95 @@ def _unknown_name(
     return _Verdict(
         MatchOutcome.NONE,
         explanation=f"{_TYPED} ne correspond à aucune adhérente.",
+    )
+
+
+# Words that join a commune's name to what a longer usual name adds: "Valence-sur-Rhône",
+# "Chaumont-en-Bassigny", "Hyères-les-Palmiers", "Le Havre-de-Grâce".
+_JOINS = frozenset({"sur", "sous", "en", "les", "lez", "la", "le", "de", "du", "des", "d", "l"})
+
+
+def _usual_name_verdict(
+    ix: MemberIndex, parsed: ParsedName, kind: AuthorityKind | None, deps: Sequence[str]
+) -> _Verdict | None:
+    """A longer or older usual name of a member commune, which the COG does not carry: the
+    official name followed by "-sur-…", "-en-…", "-les-…" ("Hyères-les-Palmiers"). The whole
+    name is no real collectivité (else it would have been found), nor a typo of one
+    ("Rennes-le-Chââteau" is Rennes-le-Château, not Rennes). Matched when the département is
+    given and one commune only bears the shorter name there; to check without a département
+    (a locality elsewhere may bear the longer name); None when no member bears it."""
+    if kind not in (None, AuthorityKind.COMMUNE):
+        return None
+    ref = ix.ref
+    for reading in _core_readings(parsed):
+        if reading.hint not in (None, Hint.COMMUNE):
+            continue
+        edits = _allowed_edits(len(reading.loose))
+        if _reference_near(ref, reading.loose, deps, edits, reading.hint):
+            return None
+        tokens = reading.tokens
+        for cut in range(len(tokens) - 2, 0, -1):
+            if tokens[cut] not in _JOINS or tokens[cut + 1] in STOPWORDS:
+                continue
+            base = Reading(Hint.COMMUNE, tokens[:cut])
+            if len(base.loose) < 4:
+                continue
+            official, _ = ref.lookup(Hint.COMMUNE, base)
+            fitting = [p for p in official if _fits(ref.place(p), None, deps, parsed)]
+            if not fitting:
+                continue
+            members = [p for p in fitting if _has_member(ix, p)]
+            if not members:
+                return None
+            if deps and len(fitting) == 1 and fitting[0] in ix.active_at:
+                member = ix.members[ix.active_at[fitting[0]][0]]
+                return _Verdict(MatchOutcome.MATCHED, member, "nom d'usage")
+            shown = members + [p for p in fitting if p not in members][:3]
+            return _Verdict(
+                MatchOutcome.AMBIGUOUS,
+                candidates=tuple(_describe_place(ix, p) for p in shown),
+                explanation=(
+                    f"{_TYPED} n'est pas un nom officiel ; nom d'usage de "
+                    f"{_join((_describe_place(ix, p) for p in shown), 'ou')} ?"
+                    + ("" if deps else " Le département n'est pas indiqué.")
+                ),
+            )
+    return None
+
+
+# Words that say the answer is a part of a commune without a council of its own.
+_LOCALITY_WORDS = frozenset({"quartier", "quartiers", "hameau", "lieu", "lieudit", "village"})
+
+
+def _locality_verdict(
+    ix: MemberIndex, parsed: ParsedName, kind: AuthorityKind | None, deps: Sequence[str]
+) -> _Verdict | None:
+    """A quartier, hameau or lieu-dit written with its commune ("Quartier de Bellevue,
+    Nantes"): when a member commune is named in it, to check with that candidate (the
+    quartier's name may be a commune elsewhere, so never matched outright)."""
+    words = parsed.literal.tokens + name_tokens(parsed.extra)
+    if not _LOCALITY_WORDS & set(words) or kind not in (None, AuthorityKind.COMMUNE):
+        return None
+    ref = ix.ref
+    found: dict[int, None] = {}
+    for size in (4, 3, 2, 1):
+        for start in range(len(words) - size + 1):
+            part = words[start : start + size]
+            if part[0] in STOPWORDS or part[-1] in STOPWORDS or _LOCALITY_WORDS & set(part):
+                continue
+            official, _ = ref.lookup(Hint.COMMUNE, Reading(Hint.COMMUNE, part))
+            for p in official:
+                if _fits(ref.place(p), None, deps, parsed) and p in ix.active_at:
+                    found.setdefault(p, None)
+    if not found:
+        return None
+    return _Verdict(
+        MatchOutcome.AMBIGUOUS,
+        candidates=tuple(_describe_place(ix, p) for p in found),
+        explanation=(
+            f"{_TYPED} : un quartier ou un lieu-dit de "
+            f"{_join((_describe_place(ix, p) for p in found), 'ou')} ?"
+        ),
     )
 
 

@@ -381,6 +381,7 @@ class ParsedName:
     # "Saint-Denis de La Réunion": the same name read as "Saint-Denis" in 974, to try when the
     # whole name designates nothing ("Saint-Laurent-du-Var" is a commune, not Saint-Laurent, 83).
     fallback: ParsedName | None = None
+    extra: str = ""  # a parenthesis said again and left out: "(C2A)", "(Rennes)"
 
     @property
     def literal(self) -> Reading:
@@ -551,6 +552,7 @@ def parse_authority(text: str) -> ParsedName:
     extra = _EXTRA.match(text)
     if extra is not None:  # "CA de l'Albigeois (C2A)", "Lyon (Rhône-Alpes)": said again
         text = extra.group("name")
+    said_again = extra.group("extra") if extra is not None else ""
     words = name_tokens(text)
     name: list[str] = []
     siren = insee = ""
@@ -602,7 +604,7 @@ def parse_authority(text: str) -> ParsedName:
             shorter.prefixed,
         )
     return ParsedName(
-        tuple(readings), tuple(departments), siren, insee, prefix is not None, fallback
+        tuple(readings), tuple(departments), siren, insee, prefix is not None, fallback, said_again
     )
 
 
@@ -750,8 +752,8 @@ def parse_part(text: str) -> PartQuery | None:
     if word == "centre":
         if numbers or not city:
             return None  # "Centre" alone is the région
-    elif not numbers or len(numbers) > 4:
-        return None
+    elif len(numbers) > 4 or not (numbers or explicit):
+        return None  # no number, and no arrondissement or sector word
     if not explicit and not city:
         return None  # a bare number is a département
     return PartQuery(" ".join(city), frozenset(numbers), word, explicit, (where,) if where else ())
