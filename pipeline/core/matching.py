@@ -592,7 +592,7 @@ def match_authority(
     key = (authority.strip(), kind, department)
     verdict = index.cache.get(key)
     if verdict is None:
-        part = parse_part(authority) if index.reference.places else None
+        part = parse_part(authority, index.ref.part_towns) if index.reference.places else None
         verdict = (part and _by_part(index, part, kind, department)) or _decide(
             index, parse_authority(authority), kind, department
         )
@@ -1209,9 +1209,6 @@ def _usual_name_verdict(
     for reading in _core_readings(parsed):
         if reading.hint not in (None, Hint.COMMUNE):
             continue
-        edits = _allowed_edits(len(reading.loose))
-        if _reference_near(ref, reading.loose, deps, edits, reading.hint):
-            return None
         tokens = reading.tokens
         for cut in range(len(tokens) - 2, 0, -1):
             if tokens[cut] not in _JOINS or tokens[cut + 1] in STOPWORDS:
@@ -1224,7 +1221,8 @@ def _usual_name_verdict(
             if not fitting:
                 continue
             members = [p for p in fitting if _has_member(ix, p)]
-            if not members:
+            edits = _allowed_edits(len(reading.loose))
+            if not members or _reference_near(ref, reading.loose, deps, edits, reading.hint):
                 return None
             if deps and len(fitting) == 1 and fitting[0] in ix.active_at:
                 member = ix.members[ix.active_at[fitting[0]][0]]

@@ -651,6 +651,13 @@ _ORDINAL_WORDS = {
     )
 } | {"premiere": 1, "second": 2, "seconde": 2, "vingtieme": 20}
 _TENS_ORDINALS = {"septieme": 17, "huitieme": 18, "neuvieme": 19}  # after "dix"
+# A quick look before reading the words: an ordinal (in figures, words or roman numerals) or a
+# part word; else a bare number of one or two figures, which counts only with a town's name.
+_PART_HINT = re.compile(
+    r"\d\s*(?:er|e|eme|em|ieme|me|nd|nde)\b|\barr|\bardt\b|\bsect|\bcentre\b|ieme\b"
+    r"|\bpremi|\bsecond|\b[ivx]{1,5}(?:e|er|eme)\b"
+)
+_SHORT_NUMBER = re.compile(r"(?<!\d)\d{1,2}(?!\d)")
 _ORDINAL_SUFFIXES = frozenset({"er", "ere", "e", "eme", "em", "ieme", "me"})
 _PART_WORDS = {
     "arrondissement": "arrondissement",
@@ -706,14 +713,22 @@ def _ordinal_number(word: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def parse_part(text: str) -> PartQuery | None:
+def parse_part(text: str, towns: Iterable[str] | None = None) -> PartQuery | None:
     """Read an answer as a numbered part of a commune, or None when it names no number (or
     "centre") with only designators and a town's name around it.
 
     "Mairie du 9e arrondissement de Paris" -> paris, {9}, explicit; "Lyon 7" -> lyon, {7}, not
     explicit (7 may be the Ardèche); "3ème" -> no town, {3}, explicit; "Paris Centre" -> paris,
-    centre. Which towns have such parts is the reference's business (`city_parts`).
+    centre; "Mairie d'arrondissement" -> no town, no number, explicit. `towns`, when given,
+    are the names of the towns divided so (`ReferenceIndex.part_towns`): a bare number is only
+    read next to one of them.
     """
+    folded = ascii_fold(text)
+    if not _PART_HINT.search(folded):  # most answers: no ordinal, no part word
+        if not _SHORT_NUMBER.search(folded):
+            return None
+        if towns is not None and not any(town in folded for town in towns):
+            return None  # "CD 29", "Quimper (29)": a bare number without such a town
     text, where = _split_department(text)
     words = name_tokens(text)
     numbers: set[int] = set()
@@ -983,6 +998,11 @@ class ReferenceIndex:
         """The place itself, or the current place a part or former collectivité belongs to."""
         found = self.successor(i)
         return i if found is None else found
+
+    @cached_property
+    def part_towns(self) -> frozenset[str]:
+        """The loose names of the communes divided into arrondissements or sectors."""
+        return frozenset(parts.name for parts in self.city_parts.values())
 
     @cached_property
     def city_parts(self) -> dict[int, CityParts]:
