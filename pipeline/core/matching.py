@@ -757,6 +757,19 @@ def _former_place(ix: MemberIndex, place: int, how: str, aliases: list[int]) -> 
     now = ix.ref.current(place)
     what = _describe_place(ix, place, mark=False)
     active = ix.active_at.get(now, ())
+    others = [a for a in aliases if ix.members[a].active and ix.resolutions[a].place != now]
+    if active and others:  # staff gave this name to another member too
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=(
+                _describe_place(ix, place),
+                *(_describe_member(ix, a) for a in others),
+            ),
+            explanation=(
+                f"{_TYPED} désigne {what}, mais c'est aussi un autre nom de "
+                f"{_join(_member_ref(ix.members[a]) for a in others)} (Autres noms)."
+            ),
+        )
     if active and how != "type":
         return _Verdict(MatchOutcome.MATCHED, ix.members[active[0]], _former_method(ix, place))
     if aliases:

@@ -141,6 +141,22 @@ def test_member_written_with_a_former_name_is_the_current_place(reference: Refer
     assert (match.outcome, row(match)) == (MATCHED, 2)
 
 
+def test_former_name_that_staff_gave_another_member_is_to_check(reference: Reference) -> None:
+    """A former name that is also in another member's Autres noms goes to À vérifier."""
+    members = [
+        Member(row=2, name="Brest Métropole", kind=I, department="29"),
+        Member(
+            row=3,
+            name="Pôle métropolitain du Pays de Brest",
+            kind=AuthorityKind.AUTRE,
+            aliases=("Brest Métropole Océane",),
+        ),
+    ]
+    match = match_authority(build_index(members, reference), "Brest Métropole Océane", None, None)
+    assert match.outcome is AMBIGUOUS
+    assert "Autres noms" in match.explanation
+
+
 @pytest.mark.parametrize(
     ("text", "city", "numbers", "word", "explicit"),
     [
