@@ -537,16 +537,23 @@ def _strip_island(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return rest[2:]
 
 
-def parse_authority(text: str) -> ParsedName:
+# "ex-Région Midi-Pyrénées", "ancienne Communauté urbaine de Cherbourg": a former name follows.
+_FORMER_LEAD = frozenset({"ex", "ancienne", "ancien", "anciennement"})
+
+
+def parse_authority(text: str, split: bool = True) -> ParsedName:
     """Read a typed collectivité: the literal words, then the name behind any designator.
 
     `Mairie de Lyon` -> literal `mairie lyon`, then `lyon` as a commune; `Bordeaux Métropole` ->
     literal, then `bordeaux` as an intercommunalité; `CD 29` -> département 29. Readings go from
     the least to the most stripped, and the first one that names a real collectivité wins, so
-    real names that contain such a word ("Ville-d'Avray", "Puget-Ville") still resolve.
+    real names that contain such a word ("Ville-d'Avray", "Puget-Ville") still resolve. A
+    département written after the name is split off unless `split` is false; the whole text
+    is then the fallback ("Région Nord - Pas de Calais" is no Région Nord in the 62).
     """
     departments: list[str] = []
-    text, where = _split_department(text)
+    whole = text
+    text, where = _split_department(text) if split else (text, "")
     if where:
         departments.append(where)
     extra = _EXTRA.match(text)
@@ -571,6 +578,8 @@ def parse_authority(text: str) -> ParsedName:
         name.append(word)
     if siren or insee or departments:
         name = [w for w in name if w not in _CODE_WORDS]
+    if len(name) > 1 and name[0] in _FORMER_LEAD:
+        name = name[1:]
     tokens = tuple(name)
     readings = [Reading(None, tokens)]
     start, end = 0, len(tokens)
@@ -592,7 +601,7 @@ def parse_authority(text: str) -> ParsedName:
     island = _strip_island(tokens[start:end])
     if island:  # "Conseil départemental de l'île de La Réunion": La Réunion
         readings.append(Reading(hint, island))
-    fallback = None
+    fallback = parse_authority(whole, split=False) if where else None
     trailing = _trailing_department(text)
     if trailing is not None:
         shorter = parse_authority(trailing[0])

@@ -60,6 +60,8 @@ CASES = [
     ("Languedoc Roussillon", R, None, MATCHED, 70, "ancienne région"),
     ("Région Languedoc-Roussillon-Midi-Pyrénées", R, None, MATCHED, 70, "ancienne région"),
     ("Franche Comté", R, None, MATCHED, 92, "ancienne région"),
+    ("ex-Région Midi-Pyrénées", R, None, MATCHED, 70, "ancienne région"),
+    ("Région LRMP", R, None, MATCHED, 70, "ancienne région"),
     ("Région Basse-Normandie", R, None, NONE, None, ""),  # Normandie is not a member
     ("Région Lorraine", None, None, NONE, None, ""),  # Grand Est: lapsed
     ("Région Franche-Comté", R, "29", AMBIGUOUS, None, ""),  # the département contradicts
@@ -67,6 +69,7 @@ CASES = [
     ("CA Côte Basque Adour", I, "64", MATCHED, 80, "ancien EPCI"),
     ("CC Errobi", I, None, MATCHED, 80, "ancien EPCI"),
     ("Brest Métropole Océane", None, None, MATCHED, 75, "ancien EPCI"),
+    ("ex-Communauté urbaine de Cherbourg", I, "50", MATCHED, 87, "ancien EPCI"),
     ("Grand Dijon", I, "21", MATCHED, 94, "ancien EPCI"),
     ("Évry Centre Essonne", I, "91", MATCHED, 84, "ancien EPCI"),
     ("Cherbourg", I, "50", AMBIGUOUS, None, ""),  # only the type leads to the former CU
@@ -123,6 +126,14 @@ def test_former_region_explanation_names_the_current_region(index: MemberIndex) 
     match = match_authority(index, "Région Picardie", R, "80")
     assert match.outcome is NONE
     assert "Picardie (ancienne région, aujourd'hui Hauts-de-France)" in match.explanation
+
+
+def test_a_former_name_ending_like_a_departement_is_read_whole(index: MemberIndex) -> None:
+    """ "Région Nord - Pas de Calais" is the former région, not a Région Nord in the 62."""
+    match = match_authority(index, "Région Nord - Pas de Calais", R, None)
+    assert "Nord-Pas-de-Calais (ancienne région, aujourd'hui Hauts-de-France)" in (
+        match.explanation
+    )
 
 
 def test_lapsed_successor_says_the_membership_is_lapsed(index: MemberIndex) -> None:
