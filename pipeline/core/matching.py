@@ -10,7 +10,13 @@ strings. The evidence, in decreasing strength:
    St-Étienne", "Saint-Étienne", "ville de saint etienne");
 3. `alias`: the answer is one of the member's `Autres noms` (the staff's fix);
 4. `approché 92 %`: a typo of a member's name, only when no real collectivité is as close;
-   `nom abrégé`: the start of a name, the only one so in the département given ("Ivry", 94).
+   `nom abrégé`: the start of a name, the only one so in the département given ("Ivry", 94);
+   `nom d'usage`: a longer usual name ("Hyères-les-Palmiers"), the département given.
+
+A part or a former name of a member's collectivité is that member: `arrondissement de Paris`
+("Mairie du 9e", 75), `secteur de Marseille`, `ancienne région` ("Région Picardie"), `ancien
+EPCI` ("Brest Métropole Océane"); a number several towns have, a quartier written with its
+commune, or a former name reached only through the type picked go to `À vérifier`.
 
 The type picked in the form narrows the candidates; when the name alone is beyond doubt and the
 type is not one of the real confusions (a commune and its eponymous intercommunalité, a bare
