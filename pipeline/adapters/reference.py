@@ -223,7 +223,7 @@ def build_places(files: dict[str, Path]) -> list[Place]:
         kinds: tuple[AuthorityKind, ...] = (C,)
         names: tuple[str, ...] = ()
         if row["code"] == "75056":
-            kinds, names = (C, D), ("Ville de Paris", "Département de Paris")
+            kinds, names = (C, D), ("Ville de Paris", "Département de Paris", "Conseil de Paris")
         places.append(
             Place(
                 key=f"COM:{row['code']}",
@@ -300,6 +300,7 @@ def build_places(files: dict[str, Path]) -> list[Place]:
                 aliases = (
                     f"CT{label[0]}",
                     f"Assemblée de {label}",
+                    f"Conseil exécutif de {label}",
                     f"Conseil régional de {article}{label}",
                     f"Conseil départemental de {article}{label}",
                 )

@@ -640,12 +640,20 @@ def _decide(
         return _by_alias(ix, aliases)
     if found:
         return _contradiction(ix, parsed, found, kind, deps)
-    if parsed.fallback is not None and (
-        _places_for(parsed.fallback, ref, kind, department)
-        or _alias_hits(ix, parsed.fallback, kind, deps)
-        or _direct_name_hits(ix, parsed.fallback)
+    if (
+        parsed.fallback is not None
+        and not _LOCALITY_WORDS & set(name_tokens(parsed.tail))
+        and (
+            _places_for(parsed.fallback, ref, kind, department)
+            or _alias_hits(ix, parsed.fallback, kind, deps)
+            or _direct_name_hits(ix, parsed.fallback)
+        )
     ):
-        return _decide(ix, parsed.fallback, kind, department)
+        if not _names_a_place(parsed.tail, ref):
+            return _decide(ix, parsed.fallback, kind, department)
+        two = _two_names(ix, parsed.fallback, parse_authority(parsed.tail), kind, department)
+        if two is not None:
+            return two
     by_number = _members_by_department_number(ix, parsed, kind)
     if by_number:
         return _Verdict(MatchOutcome.MATCHED, ix.members[by_number[0]], "code")
@@ -660,6 +668,40 @@ def _decide(
             explanation=f"{_TYPED} ne nomme pas de collectivité.",
         )
     return _unknown_name(ix, parsed, kind, deps)
+
+
+def _two_names(
+    ix: MemberIndex,
+    first: ParsedName,
+    second: ParsedName,
+    kind: AuthorityKind | None,
+    department: str | None,
+) -> _Verdict | None:
+    """Two collectivités written as one answer ("Mairie de Nantes / Nantes Métropole"): to
+    check when either is a member, else None."""
+    verdicts = [_decide(ix, p, kind, department) for p in (first, second)]
+    rows = list(
+        dict.fromkeys(
+            v.member.row for v in verdicts if v.outcome is MatchOutcome.MATCHED and v.member
+        )
+    )
+    if not rows:
+        return None
+    positions = [next(i for i, m in enumerate(ix.members) if m.row == r) for r in rows]
+    return _Verdict(
+        MatchOutcome.AMBIGUOUS,
+        candidates=tuple(_describe_member(ix, p) for p in positions),
+        explanation=(
+            f"{_TYPED} nomme deux collectivités ; "
+            f"{_join((_member_ref(ix.members[p]) for p in positions), 'et')} : laquelle ?"
+        ),
+    )
+
+
+def _names_a_place(text: str, ref: ReferenceIndex) -> bool:
+    """Whether a second name given after the first ("Lyon - Villeurbanne") is a real
+    collectivité: then the first alone is not the answer."""
+    return bool(text) and bool(_places_for(parse_authority(text), ref, None, None))
 
 
 def _members_by_department_number(

@@ -382,6 +382,7 @@ class ParsedName:
     # whole name designates nothing ("Saint-Laurent-du-Var" is a commune, not Saint-Laurent, 83).
     fallback: ParsedName | None = None
     extra: str = ""  # a parenthesis said again and left out: "(C2A)", "(Rennes)"
+    tail: str = ""  # when `fallback` is the name before a second one: that second name
 
     @property
     def literal(self) -> Reading:
@@ -509,10 +510,21 @@ def _split_department(text: str) -> tuple[str, str]:
     if found is None:
         return text, ""
     tail = found.group("paren") or found.group("comma") or found.group("dash") or ""
-    code = department_code(tail)
+    code = department_code(tail) or department_code(_ISLAND_OF.sub("", tail))
     if code is None:
         return text, ""
     return found.group("name"), code
+
+
+# "île de la Réunion", "l'île de Mayotte": the island's name is the département's.
+_ISLAND_OF = re.compile(
+    r"^\s*(?:l['’]\s*)?[îi]les?\s+(?:de\s+la|de\s+l['’]|de|d['’]|du|des)\s*", re.I
+)
+
+# A second name after a spaced dash, a slash or a comma: "Finistère - Penn-ar-Bed",
+# "Collectivité de Corse - Cullettività di Corsica". The first part is tried when the whole
+# names nothing, and only when the rest names no real collectivité (see `ParsedName.tail`).
+_SECOND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s*(?:\s[-–]\s|,|/)\s*(?P<tail>\S.*)$")
 
 
 _IN_DEPARTMENT = re.compile(
@@ -602,9 +614,22 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
     if island:  # "Conseil départemental de l'île de La Réunion": La Réunion
         readings.append(Reading(hint, island))
     fallback = parse_authority(whole, split=False) if where else None
+    tail = ""
+    second = _SECOND_NAME.match(text) if fallback is None else None
+    if second is not None:
+        head = parse_authority(second.group("name"))
+        tail = second.group("tail")
+        fallback = ParsedName(
+            head.readings,
+            tuple(dict.fromkeys((*departments, *head.departments))),
+            head.siren,
+            head.insee,
+            head.prefixed,
+        )
     trailing = _trailing_department(text)
     if trailing is not None:
         shorter = parse_authority(trailing[0])
+        tail = ""
         fallback = ParsedName(
             shorter.readings,
             tuple(dict.fromkeys((*departments, *shorter.departments, trailing[1]))),
@@ -613,7 +638,14 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             shorter.prefixed,
         )
     return ParsedName(
-        tuple(readings), tuple(departments), siren, insee, prefix is not None, fallback, said_again
+        tuple(readings),
+        tuple(departments),
+        siren,
+        insee,
+        prefix is not None,
+        fallback,
+        said_again,
+        tail,
     )
 
 

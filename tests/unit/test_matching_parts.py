@@ -93,6 +93,13 @@ CASES = [
     ("Collectivité Territoriale de Corse", None, None, MATCHED, 73, "nom"),
     ("Collectivité territoriale unique de Martinique", None, None, MATCHED, 74, "nom"),
     ("Département de l'île de Mayotte", D, None, NONE, None, ""),
+    ("Conseil départemental du Finistère - Penn-ar-Bed", D, None, MATCHED, 54, "nom"),
+    ("Collectivité de Corse - Cullettività di Corsica", None, None, MATCHED, 73, "nom"),
+    ("Mairie de Saint-Pierre - Île de La Réunion", C, None, MATCHED, 46, "nom"),
+    ("Conseil de Paris", None, None, MATCHED, 4, "nom"),
+    ("Conseil exécutif de Martinique", None, None, MATCHED, 74, "nom"),
+    ("Lyon - Villeurbanne", None, None, AMBIGUOUS, None, ""),  # two members: which one?
+    ("Mairie de Nantes / Nantes Métropole", None, None, AMBIGUOUS, None, ""),
     ("Conseil territorial de Saint-Martin", None, None, NONE, None, ""),
 ]
 
