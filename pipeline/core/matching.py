@@ -693,7 +693,11 @@ def _two_names(
         candidates=tuple(_describe_member(ix, p) for p in positions),
         explanation=(
             f"{_TYPED} nomme deux collectivités ; "
-            f"{_join((_member_ref(ix.members[p]) for p in positions), 'et')} : laquelle ?"
+            + (
+                f"{_join((_member_ref(ix.members[p]) for p in positions), 'et')} : laquelle ?"
+                if len(positions) > 1
+                else f"l'une est {_member_ref(ix.members[positions[0]])} : est-ce elle ?"
+            )
         ),
     )
 

@@ -521,6 +521,13 @@ _ISLAND_OF = re.compile(
     r"^\s*(?:l['’]\s*)?[îi]les?\s+(?:de\s+la|de\s+l['’]|de|d['’]|du|des)\s*", re.I
 )
 
+# Two designators sharing one name: "Ville et Eurométropole de Strasbourg".
+_JOINT = re.compile(
+    r"^(?P<first>[^\s,/]+)\s+et\s+(?P<second>[^,/]+?)\s+"
+    r"(?P<link>de\s+la|de\s+l['’]|de|du|des|d['’])\s*(?P<name>\S.*)$",
+    re.IGNORECASE,
+)
+
 # A second name after a spaced dash, a slash or a comma: "Finistère - Penn-ar-Bed",
 # "Collectivité de Corse - Cullettività di Corsica". The first part is tried when the whole
 # names nothing, and only when the rest names no real collectivité (see `ParsedName.tail`).
@@ -616,6 +623,14 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
     fallback = parse_authority(whole, split=False) if where else None
     tail = ""
     second = _SECOND_NAME.match(text) if fallback is None else None
+    joint = _JOINT.match(text) if fallback is None and second is None else None
+    if joint is not None:  # "Ville et Eurométropole de Strasbourg": both, each with the name
+        link, name = joint.group("link"), joint.group("name")
+        head = parse_authority(f"{joint.group('first')} {link} {name}")
+        tail = f"{joint.group('second')} {link} {name}"
+        fallback = ParsedName(
+            head.readings, tuple(departments), head.siren, head.insee, head.prefixed
+        )
     if second is not None:
         head = parse_authority(second.group("name"))
         tail = second.group("tail")

@@ -99,6 +99,8 @@ CASES = [
     ("Conseil de Paris", None, None, MATCHED, 4, "nom"),
     ("Conseil exécutif de Martinique", None, None, MATCHED, 74, "nom"),
     ("Lyon - Villeurbanne", None, None, AMBIGUOUS, None, ""),  # two members: which one?
+    ("Ville et Eurométropole de Strasbourg", None, None, AMBIGUOUS, None, ""),
+    ("Ville et Métropole de Brest", None, None, AMBIGUOUS, None, ""),  # Brest Métropole?
     ("Mairie de Nantes / Nantes Métropole", None, None, AMBIGUOUS, None, ""),
     ("Conseil territorial de Saint-Martin", None, None, NONE, None, ""),
 ]
