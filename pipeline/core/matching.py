@@ -1314,12 +1314,15 @@ def _locality_verdict(
 ) -> _Verdict | None:
     """A quartier, hameau or lieu-dit written with its commune ("Quartier de Bellevue,
     Nantes"): when a member commune is named in it, to check with that candidate (the
-    quartier's name may be a commune elsewhere, so never matched outright)."""
+    quartier's name may be a commune elsewhere, so never matched outright). Without any
+    commune named, the département given must have one member commune only ("Quartier
+    Montmartre", 75): to check with it."""
     words = parsed.literal.tokens + name_tokens(parsed.extra)
     if not _LOCALITY_WORDS & set(words) or kind not in (None, AuthorityKind.COMMUNE):
         return None
     ref = ix.ref
     found: dict[int, None] = {}
+    named = False  # some real commune of the département is named in the answer
     for size in (4, 3, 2, 1):
         for start in range(len(words) - size + 1):
             part = words[start : start + size]
@@ -1327,8 +1330,19 @@ def _locality_verdict(
                 continue
             official, _ = ref.lookup(Hint.COMMUNE, Reading(Hint.COMMUNE, part))
             for p in official:
-                if _fits(ref.place(p), None, deps, parsed) and p in ix.active_at:
-                    found.setdefault(p, None)
+                if _fits(ref.place(p), None, deps, parsed):
+                    named = True
+                    if p in ix.active_at:
+                        found.setdefault(p, None)
+    if not found and deps and not named:
+        in_department = [
+            p
+            for p in ix.active_at
+            if ref.place(p).kind is AuthorityKind.COMMUNE
+            and _fits(ref.place(p), None, deps, parsed)
+        ]
+        if len(in_department) == 1:
+            found[in_department[0]] = None
     if not found:
         return None
     return _Verdict(

@@ -88,6 +88,8 @@ CASES = [
     ("Quartier de la Croix-Rousse, Lyon", None, None, AMBIGUOUS, None, ""),
     ("Hameau du Bourg (Figeac)", C, "46", AMBIGUOUS, None, ""),
     ("Quartier de la Gare, Quimper", C, "29", NONE, None, ""),
+    ("Quartier Montmartre", C, "75", AMBIGUOUS, None, ""),  # Paris: the only member commune
+    ("Quartier de la Croix-Rousse", C, "69", NONE, None, ""),  # Lyon or Villeurbanne: unsaid
     # Wordy names of a département or collectivité.
     ("Conseil Départemental de l'Ile de la Réunion", D, "974", MATCHED, 63, "nom"),
     ("Collectivité Territoriale de Corse", None, None, MATCHED, 73, "nom"),
