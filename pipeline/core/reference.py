@@ -22,8 +22,8 @@ from typing import NamedTuple, overload
 from rapidfuzz.distance import OSA
 
 from pipeline.core.geo import DEPARTMENTS, department_code
+from pipeline.core.model import AuthorityKind
 from pipeline.core.text import ascii_fold
-from pipeline.model import AuthorityKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -623,7 +623,7 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
     fallback = parse_authority(whole, split=False) if where else None
     tail = ""
     second = _SECOND_NAME.match(text) if fallback is None else None
-    joint = _JOINT.match(text) if fallback is None and second is None else None
+    joint = _JOINT.match(text.strip()) if fallback is None and second is None else None
     if joint is not None:  # "Ville et Eurométropole de Strasbourg": both, each with the name
         link, name = joint.group("link"), joint.group("name")
         head = parse_authority(f"{joint.group('first')} {link} {name}")

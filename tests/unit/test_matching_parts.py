@@ -7,9 +7,9 @@ import pytest
 
 from pipeline.adapters.reference import _FORMER_EPCI, _FORMER_REGIONS, _table, load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
+from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
 from pipeline.core.reference import Place, Reference, parse_part
-from pipeline.model import AuthorityKind, Match, MatchOutcome, Member
-from tests.unit.matching_corpus.corpus import load_members
+from tests.support.matching_corpus.corpus import load_members
 
 C = AuthorityKind.COMMUNE
 I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
