@@ -537,6 +537,8 @@ def _approximate(
             distance = int(OSA.distance(query, key))
             if distance > _allowed_edits(min(len(query), len(key))):
                 continue
+            if not _each_word_alike(query, key):
+                continue  # "Nantes France" is not a typo of "Hauts-de-France"
             near = _Near(pos, distance, ratio, target)
             old = nearest.get(target)
             if old is None or (distance, -ratio) < (old.distance, -old.ratio):
@@ -576,6 +578,18 @@ def _approximate(
                 rivals.append((_describe_place(ix, place),) * 2)
     rivals = list(dict.fromkeys(rivals))
     return _Approximation(best, not rivals, tuple(rivals[:4]), ranked_suggestions)
+
+
+def _each_word_alike(query: str, key: str) -> bool:
+    """Word by word, each typed word at most one edit beyond the typos allowed for its own
+    length ("Loire-Atlantic"): the edits of a long name are not all spent on one short word
+    ("Nantes France" is not "Hauts-de-France")."""
+    if " " not in query:
+        return True
+    return all(
+        OSA.distance(a, b) <= _allowed_edits(min(len(a), len(b))) + 1
+        for a, b in zip(query.split(" "), key.split(" "), strict=True)
+    )
 
 
 def _same_member(ix: MemberIndex, a: _Near, b: _Near) -> bool:

@@ -625,9 +625,9 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
     second = _SECOND_NAME.match(text) if fallback is None else None
     joint = _JOINT.match(text.strip()) if fallback is None and second is None else None
     if joint is not None:  # "Ville et Eurométropole de Strasbourg": both, each with the name
-        link, name = joint.group("link"), joint.group("name")
-        head = parse_authority(f"{joint.group('first')} {link} {name}")
-        tail = f"{joint.group('second')} {link} {name}"
+        shared = f"{joint.group('link')} {joint.group('name')}"
+        head = parse_authority(f"{joint.group('first')} {shared}")
+        tail = f"{joint.group('second')} {shared}"
         fallback = ParsedName(
             head.readings, tuple(departments), head.siren, head.insee, head.prefixed
         )

@@ -179,6 +179,13 @@ def test_former_name_that_staff_gave_another_member_is_to_check(reference: Refer
     assert "Autres noms" in match.explanation
 
 
+def test_a_typo_does_not_spend_all_its_edits_on_one_word(reference: Reference) -> None:
+    """ "Nantes France" is no typo of Hauts-de-France: three edits on one short word."""
+    index = build_index([Member(row=2, name="Région Hauts-de-France", kind=R)], reference)
+    assert match_authority(index, "Nantes France", None, None).outcome is not MATCHED
+    assert row(match_authority(index, "Hauts-de-Frence", None, None)) == 2
+
+
 @pytest.mark.parametrize(
     ("text", "city", "numbers", "word", "explicit"),
     [
