@@ -663,7 +663,9 @@ def _decide(
             or _direct_name_hits(ix, parsed.fallback)
         )
     ):
-        if not _names_a_place(parsed.tail, ref):
+        if not _names_a_place(parsed.tail, ref) or (
+            parsed.after_comma and _names_a_region(parsed.tail, ref)
+        ):  # "Finistère - Penn-ar-Bed"; "Rennes, Bretagne" says where Rennes is
             return _decide(ix, parsed.fallback, kind, department)
         two = _two_names(ix, parsed.fallback, parse_authority(parsed.tail), kind, department)
         if two is not None:
@@ -714,6 +716,12 @@ def _two_names(
             )
         ),
     )
+
+
+def _names_a_region(text: str, ref: ReferenceIndex) -> bool:
+    """Whether a name after a comma is a région, said as where the first one is."""
+    found = _places_for(parse_authority(text), ref, None, None)
+    return any(ref.place(p).key.startswith("REG:") for p in found)
 
 
 def _names_a_place(text: str, ref: ReferenceIndex) -> bool:

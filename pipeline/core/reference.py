@@ -383,6 +383,7 @@ class ParsedName:
     fallback: ParsedName | None = None
     extra: str = ""  # a parenthesis said again and left out: "(C2A)", "(Rennes)"
     tail: str = ""  # when `fallback` is the name before a second one: that second name
+    after_comma: bool = False  # the second name follows a comma: maybe where ("Rennes, Bretagne")
 
     @property
     def literal(self) -> Reading:
@@ -531,7 +532,7 @@ _JOINT = re.compile(
 # A second name after a spaced dash, a slash or a comma: "Finistère - Penn-ar-Bed",
 # "Collectivité de Corse - Cullettività di Corsica". The first part is tried when the whole
 # names nothing, and only when the rest names no real collectivité (see `ParsedName.tail`).
-_SECOND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s*(?:\s[-–]\s|,|/)\s*(?P<tail>\S.*)$")
+_SECOND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s*(?:\s[-–]\s|(?P<comma>,)|/)\s*(?P<tail>\S.*)$")
 
 
 _IN_DEPARTMENT = re.compile(
@@ -631,9 +632,11 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
         fallback = ParsedName(
             head.readings, tuple(departments), head.siren, head.insee, head.prefixed
         )
+    after_comma = False
     if second is not None:
         head = parse_authority(second.group("name"))
         tail = second.group("tail")
+        after_comma = second.group("comma") is not None
         fallback = ParsedName(
             head.readings,
             tuple(dict.fromkeys((*departments, *head.departments))),
@@ -641,7 +644,7 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             head.insee,
             head.prefixed,
         )
-    trailing = _trailing_department(text)
+    trailing = _trailing_department(text) if not tail else None
     if trailing is not None:
         shorter = parse_authority(trailing[0])
         tail = ""
@@ -661,6 +664,7 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
         fallback,
         said_again,
         tail,
+        after_comma and bool(tail),
     )
 
 

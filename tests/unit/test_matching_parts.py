@@ -104,6 +104,9 @@ CASES = [
     ("Ville et Eurométropole de Strasbourg", None, None, AMBIGUOUS, None, ""),
     ("Ville et Métropole de Brest", None, None, AMBIGUOUS, None, ""),  # Brest Métropole?
     ("Mairie de Nantes / Nantes Métropole", None, None, AMBIGUOUS, None, ""),
+    ("Rennes, Bretagne", None, None, MATCHED, 9, "nom"),  # the région says where
+    ("Brest, Bretagne", None, None, AMBIGUOUS, None, ""),  # Brest Métropole is the member
+    ("Nantes - Pays de la Loire", C, None, AMBIGUOUS, None, ""),  # not "Nantes - Pays" in 42
     ("Conseil territorial de Saint-Martin", None, None, NONE, None, ""),
 ]
 
