@@ -9,12 +9,16 @@ from typing import Self
 
 from pipeline.adapters.sheets import Table
 from pipeline.core.model import SheetLayout, WritePlan
+from tests.support.sheets import put
 
 
 class MemorySpreadsheet:
     """The Spreadsheet port over a dict of tables; counts reads and writes, keeps layouts."""
 
-    def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
+    def __init__(
+        self, tables: Mapping[str, Table] | None = None, time_zone: str | None = None
+    ) -> None:
+        self.time_zone = time_zone  # as Google Sheets reports its own; None: a workbook's
         self.tables: dict[str, Table] = {k: [list(r) for r in v] for k, v in (tables or {}).items()}
         self.layouts: dict[str, SheetLayout] = {}  # the last layout applied to each sheet
         self.reads = 0
@@ -38,13 +42,7 @@ class MemorySpreadsheet:
             table = self.tables.setdefault(change.sheet, [])
             if change.layout is not None:
                 self.layouts[change.sheet] = change.layout
-            for cell in change.cells:
-                while len(table) < cell.row:
-                    table.append([])
-                row = table[cell.row - 1]
-                while len(row) < cell.col:
-                    row.append("")
-                row[cell.col - 1] = str(cell.value)
+            put(table, change.cells)
 
 
 class RecordingTransport:
