@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from pipeline.adapters.render import message_id_header
 from pipeline.adapters.smtp import PASSWORD_ENV
 from pipeline.adapters.state import MessageRecord, StateStore
 from pipeline.cli import main
@@ -142,7 +143,7 @@ def assert_nothing_lost_nothing_twice(tmp: Path, server: SmtpServer) -> None:
     by_id = Counter(m.message["Message-ID"].strip() for m in server.messages)
     for record in ledger(tmp):
         assert record.state in ("sent", "failed", "incertain"), record
-        message_id = f"<{record.message_id}@cites-unies-france.org>"
+        message_id = message_id_header(record.message_id, "x@cites-unies-france.org")
         if record.state == "sent":
             assert by_id[message_id] == 1, record
         else:
@@ -191,7 +192,7 @@ def test_staff_and_time_scenario_over_smtp(
     explanation = review(tmp_path, "envoi_incertain")[flagged.person_id]
     resend_line = f"--person {flagged.person_id} --template {flagged.template.value}"
     assert resend_line in explanation
-    flagged_id = f"<{flagged.message_id}@cites-unies-france.org>"
+    flagged_id = message_id_header(flagged.message_id, "x@cites-unies-france.org")
     assert run(config, "2026-04-02T09:10") == 0  # never resent by itself
     assert [m for m in server.messages if m.message["Message-ID"].strip() == flagged_id] == []
     status = {k: row["Statut"] for k, row in by_email(tmp_path / "wb.xlsx").items()}
@@ -335,7 +336,7 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     names = sorted(p.name for p in out.iterdir())
     assert names == ["body.html", "body.txt", "message.eml", "subject.txt"]
     assert "Chloé" in (out / "body.txt").read_text() and "Chloé" in (out / "body.html").read_text()
-    assert "liste d'attente" in (out / "subject.txt").read_text().lower()
+    assert "liste d’attente" in (out / "subject.txt").read_text().lower()
     eml = message_from_bytes((out / "message.eml").read_bytes(), policy=policy.default)
     assert eml["To"] == "chloe@lyon.fr" and eml["X-CUF-Template"] == "liste_attente"
     assert "Ville de Lyon" in (out / "body.txt").read_text()
