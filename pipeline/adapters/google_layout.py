@@ -92,6 +92,11 @@ def rgb(colour: str) -> dict[str, float]:
     }
 
 
+def colour_style(colour: str) -> dict[str, Any]:
+    """A colour "RRGGBB" as a Sheets ColorStyle (the API marks the plain Color fields deprecated)."""
+    return {"rgbColor": rgb(colour)}
+
+
 def _letters(col: int) -> str:
     letters = ""
     while col:
@@ -202,12 +207,12 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
     for style in layout.styles:
         text: dict[str, Any] = {"bold": style.bold}
         if style.font:
-            text["foregroundColor"] = rgb(style.font)
+            text["foregroundColorStyle"] = colour_style(style.font)
         if style.size:
             text["fontSize"] = style.size
         cell_format: dict[str, Any] = {"textFormat": text}
         if style.fill:
-            cell_format["backgroundColor"] = rgb(style.fill)
+            cell_format["backgroundColorStyle"] = colour_style(style.fill)
         requests.append(
             {
                 "repeatCell": {
@@ -231,9 +236,9 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
                                     "values": [{"userEnteredValue": colour.text}],
                                 },
                                 "format": {
-                                    "backgroundColor": rgb(colour.fill),
+                                    "backgroundColorStyle": colour_style(colour.fill),
                                     "textFormat": {
-                                        "foregroundColor": rgb(colour.font),
+                                        "foregroundColorStyle": colour_style(colour.font),
                                         "bold": colour.bold,
                                     },
                                 },
@@ -258,9 +263,9 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
                                 "values": [{"userEnteredValue": formula}],
                             },
                             "format": {
-                                "backgroundColor": rgb(row_rule.fill),
+                                "backgroundColorStyle": colour_style(row_rule.fill),
                                 "textFormat": {
-                                    "foregroundColor": rgb(row_rule.font),
+                                    "foregroundColorStyle": colour_style(row_rule.font),
                                     "bold": row_rule.bold,
                                 },
                             },
@@ -331,8 +336,11 @@ def _header_requests(sheet_id: int, columns: Sequence[ColumnLayout]) -> list[dic
             data: dict[str, Any] = {}
             if formatted:
                 data["userEnteredFormat"] = {
-                    "backgroundColor": rgb(column.header_fill),
-                    "textFormat": {"foregroundColor": rgb(column.header_font), "bold": True},
+                    "backgroundColorStyle": colour_style(column.header_fill),
+                    "textFormat": {
+                        "foregroundColorStyle": colour_style(column.header_font),
+                        "bold": True,
+                    },
                     "verticalAlignment": "MIDDLE",
                     "wrapStrategy": "WRAP",
                 }
@@ -342,7 +350,7 @@ def _header_requests(sheet_id: int, columns: Sequence[ColumnLayout]) -> list[dic
         fields = "note"
         if formatted:
             fields += (
-                ",userEnteredFormat(backgroundColor,textFormat,verticalAlignment,wrapStrategy)"
+                ",userEnteredFormat(backgroundColorStyle,textFormat,verticalAlignment,wrapStrategy)"
             )
         requests.append(
             {
@@ -382,7 +390,13 @@ def _chart(sheet_id: int, chart: Chart) -> dict[str, Any]:
             "legendPosition": "NO_LEGEND",
             "axis": [{"position": "BOTTOM_AXIS", "title": "Personnes"}],
             "domains": [{"domain": labels}],
-            "series": [{"series": values, "targetAxis": "BOTTOM_AXIS", "color": rgb("2F5597")}],
+            "series": [
+                {
+                    "series": values,
+                    "targetAxis": "BOTTOM_AXIS",
+                    "colorStyle": colour_style("2F5597"),
+                }
+            ],
             "headerCount": 0,
         }
     return {

@@ -21,6 +21,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.core.people import person_id
+from tests.discovery import problems, request_schema
 from tests.e2e.google_world import (
     READ,
     WRITE_APIS,
@@ -170,3 +171,39 @@ def test_rows_moved_twice_fail_the_run_clearly(
     consistent_rows(world.view)
     scenario.opening()  # the next run re-plans from the new order
     consistent_rows(world.view)
+
+
+def test_every_request_is_valid_by_the_discovery_document(world: World) -> None:
+    """Every batchUpdate body the scenario sends passes Google's discovery document: known
+    fields, enum values and types, and no field the document marks deprecated."""
+    world.scenario().play()
+    writes = [
+        call
+        for calls in world.runs.calls.values()
+        for call in calls
+        if call.api in ("spreadsheets.batchUpdate", "values.batchUpdate")
+    ]
+    assert {call.api for call in writes} == {"spreadsheets.batchUpdate", "values.batchUpdate"}
+    for call in writes:
+        assert problems(json.loads(call.body), request_schema(call.api)) == []
+
+
+def test_the_discovery_check_sees_deprecated_and_unknown_fields() -> None:
+    """The checker flags a deprecated colour field, an unknown field and a bad enum value."""
+    body = {
+        "requests": [
+            {
+                "repeatCell": {
+                    "range": {"sheetId": 1},
+                    "cell": {"userEnteredFormat": {"backgroundColor": {"red": 1.0}}},
+                    "fields": "userEnteredFormat(backgroundColor)",
+                }
+            },
+            {"setBasicFilter": {"filter": {"range": {"sheetId": 1}, "colour": 1}}},
+            {"updateDimensionProperties": {"range": {"dimension": "DIAGONAL"}, "fields": "x"}},
+        ]
+    }
+    found = problems(body, request_schema("spreadsheets.batchUpdate"))
+    assert len(found) == 3
+    assert "backgroundColor: deprecated" in found[0]
+    assert "colour: no such field" in found[1] and "DIAGONAL" in found[2]
