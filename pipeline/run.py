@@ -38,6 +38,7 @@ from pipeline.core.cohort import (
     evaluate,
     fr_stamp,
     plan_outputs,
+    sheet_stamp,
 )
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
 from pipeline.core.reference import Reference
@@ -727,7 +728,7 @@ class Runner:
         end: datetime,
         result: str,
     ) -> SheetWrite:
-        values: list[Cell] = [fr_stamp(start), fr_stamp(end), result]
+        values: list[Cell] = [sheet_stamp(start), sheet_stamp(end), result]
         values += [report.counts[k] for k in COUNT_KEYS]
         values.append(report.run_id)
         name = self.settings.sheets.journal

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.adapters.sheets import Table
+from pipeline.core.sheetplan import as_text
 from pipeline.model import SheetLayout, WritePlan
 
 
@@ -44,7 +45,7 @@ class MemorySpreadsheet:
                 row = table[cell.row - 1]
                 while len(row) < cell.col:
                     row.append("")
-                row[cell.col - 1] = str(cell.value)
+                row[cell.col - 1] = as_text(cell.value)
 
 
 class RecordingTransport:

@@ -84,6 +84,9 @@ def _grid(sheet_id: int, area: Area) -> dict[str, int]:
     }
 
 
+DATE_TIME_PATTERN = "dd/mm/yyyy hh:mm"  # date-time cells as French staff read them
+
+
 def rgb(colour: str) -> dict[str, float]:
     """A colour "RRGGBB" as a Sheets Color (channels from 0 to 1)."""
     return {
@@ -204,6 +207,22 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
             }
         )  # fmt: skip
     requests += _header_requests(sheet_id, layout.columns)
+    for column in layout.columns:
+        data_format: dict[str, Any] = {}
+        if column.wrap:
+            data_format.update(wrapStrategy="WRAP", verticalAlignment="TOP")
+        if column.date_time:
+            data_format["numberFormat"] = {"type": "DATE_TIME", "pattern": DATE_TIME_PATTERN}
+        if data_format:
+            requests.append(
+                {
+                    "repeatCell": {
+                        "range": _grid(sheet_id, Area(2, column.col, layout.rows, column.col)),
+                        "cell": {"userEnteredFormat": data_format},
+                        "fields": "userEnteredFormat(" + ",".join(sorted(data_format)) + ")",
+                    }
+                }
+            )
     for style in layout.styles:
         text: dict[str, Any] = {"bold": style.bold}
         if style.font:

@@ -47,8 +47,9 @@ from pipeline.adapters.google_layout import (
     layout_requests,
 )
 from pipeline.adapters.sheets import Table, cell_text
+from pipeline.core.sheetplan import serial
 from pipeline.errors import ConfigError, SheetError, SheetMovedError
-from pipeline.model import Cell, CellWrite, SheetWrite, WritePlan
+from pipeline.model import CellWrite, SheetWrite, WritePlan
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -1023,11 +1024,15 @@ def _structure_requests(
 
 
 def _value_ranges(title: str, cells: Sequence[CellWrite], limit: int) -> list[dict[str, Any]]:
-    """Contiguous cells grouped into rectangles, each one ValueRange (later writes win)."""
-    grid: dict[tuple[int, int], Cell] = {}
+    """Contiguous cells grouped into rectangles, each one ValueRange (later writes win).
+
+    A date-time goes as its serial number (RAW); the layout gives its column a DATE_TIME format.
+    """
+    grid: dict[tuple[int, int], str | int | float] = {}
     for cell in cells:
         _a1(cell.row, cell.col)  # validates the coordinates
-        grid[(cell.row, cell.col)] = cell.value
+        value = cell.value
+        grid[(cell.row, cell.col)] = serial(value) if isinstance(value, datetime) else value
     runs: list[tuple[int, int, int]] = []  # (first column, last column, row)
     by_row: dict[int, list[int]] = {}
     for row, col in grid:
@@ -1059,7 +1064,7 @@ def _value_ranges(title: str, cells: Sequence[CellWrite], limit: int) -> list[di
 
 def _block_ranges(
     title: str,
-    grid: Mapping[tuple[int, int], Cell],
+    grid: Mapping[tuple[int, int], str | int | float],
     top: int,
     bottom: int,
     left: int,

@@ -9,10 +9,17 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 from pipeline.adapters.sheets import Table, cell_text
-from pipeline.adapters.xlsx_layout import apply_layout, read_marks
+from pipeline.adapters.xlsx_layout import (
+    DATE_TIME_FORMAT,
+    apply_column_style,
+    apply_layout,
+    column_styles,
+    read_marks,
+)
 from pipeline.errors import SheetError, SheetMovedError
 from pipeline.model import WritePlan
 
@@ -82,6 +89,7 @@ class LocalWorkbook:
                 sheet = workbook[change.sheet]
             else:
                 sheet = workbook.create_sheet(change.sheet)
+            styles = column_styles(sheet)
             for write in change.cells:
                 cell = sheet.cell(row=write.row, column=write.col)
                 if write.value == "":
@@ -89,8 +97,13 @@ class LocalWorkbook:
                 elif isinstance(write.value, str):
                     cell.value = write.value
                     cell.data_type = "s"  # text, never a formula, whatever it starts with
+                elif isinstance(write.value, datetime):
+                    cell.value = write.value
+                    cell.number_format = DATE_TIME_FORMAT
                 else:
                     cell.value = write.value
+                if write.row > 1 and write.col in styles:
+                    apply_column_style(cell, styles[write.col])
             if change.layout is not None:
                 apply_layout(sheet, change.layout)
         folder = self.path.parent

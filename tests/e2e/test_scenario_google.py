@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 
+from pipeline.adapters.sheets import cell_text
 from pipeline.cli import main
 from pipeline.core.people import person_id
+from pipeline.core.sheetplan import read_stamp
 from tests.discovery import problems, request_schema
 from tests.e2e.google_world import (
     READ,
@@ -50,6 +52,8 @@ from tests.e2e.scenario import (
     write_workbook,
 )
 from tests.integration.sheets_standin import Cell
+
+DATE_TIMES = ("Première réponse", "Dernière réponse")
 
 
 @pytest.fixture
@@ -130,8 +134,13 @@ def test_same_results_as_the_local_workbook(world: World, tmp_path: Path) -> Non
 
     Scenario(local, run_local, local_dir).play()
 
+    def cell(header: str, value: object) -> object:
+        if header in DATE_TIMES:  # a date-time cell: a serial on Google, a datetime in .xlsx
+            return read_stamp(cell_text(value))
+        return value if value != "" else None
+
     def normal(rows: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
-        return {k: {h: (v if v != "" else None) for h, v in r.items()} for k, r in rows.items()}
+        return {k: {h: cell(h, v) for h, v in r.items()} for k, r in rows.items()}
 
     assert normal(people(world.view)) == normal(people(local))
     review = {str(r["Réf."]): r for r in records(world.view, "À vérifier")}

@@ -124,7 +124,7 @@ def review(tmp: Path, reason: str) -> dict[str, str]:
     return {
         str(r["ID"]): str(r["Explication"])
         for r in rows_of(tmp / "wb.xlsx", "À vérifier")
-        if r["Motif"] == reason
+        if r["Code motif"] == reason
     }
 
 
