@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 
 from pipeline.adapters.sheets import cell_text
-from pipeline.cli import main
 from pipeline.core.people import person_id
 from pipeline.core.sheetplan import read_stamp
-from tests.discovery import problems, request_schema
-from tests.e2e.google_world import (
+from pipeline.entry.cli import main
+from tests.support.discovery import problems, request_schema
+from tests.support.google_world import (
     READ,
     WRITE_APIS,
     World,
@@ -33,7 +33,7 @@ from tests.e2e.google_world import (
     is_key_check,
     rotate,
 )
-from tests.e2e.scenario import (
+from tests.support.scenario import (
     COHORT,
     CONFIG,
     IDLE_1,
@@ -51,7 +51,7 @@ from tests.e2e.scenario import (
     sent,
     write_workbook,
 )
-from tests.integration.sheets_standin import Cell
+from tests.support.sheets_standin import Cell
 
 DATE_TIMES = ("Première réponse", "Dernière réponse")
 
