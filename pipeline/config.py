@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -282,6 +283,7 @@ def load_settings(path: Path) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_explain(path, exc)) from None
+    logging.getLogger("diplomates.config").info("config file %s", path.resolve())
     base = path.resolve().parent
     if base.name == "config":
         base = base.parent
@@ -316,5 +318,9 @@ def _explain(path: Path, exc: ValidationError) -> str:
             problems.append(f"key '{key}' is required but missing (add it)")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"key '{key}': {message} (got {error.get('input')!r})")
+            given = error.get("input")
+            # A whole section (a rule across its keys) is not repeated back: the message names
+            # the keys to fix.
+            got = "" if isinstance(given, dict) else f" (got {given!r})"
+            problems.append(f"key '{key}': {message}{got}")
     return f"config file {path} is invalid: " + "; ".join(problems) + "."

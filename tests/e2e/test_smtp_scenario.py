@@ -300,7 +300,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_rerun(
     capsys.readouterr()
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert f"incertain  {flagged.template.value}" in out and flagged.message_id in out
+    assert f"uncertain  {flagged.template.value}" in out and flagged.message_id in out
     assert "diplomates resend --config" in out and "@" not in out.split("messages:")[-1]
     command = ["resend", "--config", str(config), "--message", flagged.message_id]
     assert main([*command, "--as-of", "2026-03-20T10:10"]) == 0
