@@ -159,6 +159,9 @@ class RunReport:
     plan: WritePlan = field(default_factory=WritePlan)
     due: list[tuple[str, Template]] = field(default_factory=list)
     wrote: bool = False
+    # What a dry run lists: the sheets as read (old values) and the addresses of people due mail.
+    before: dict[str, Table] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -421,6 +424,10 @@ class Runner:
         ledger = self.store.ledger(cohort)
         evaluation = self._evaluate(tables, ledger, now)
         report.due = evaluation.due
+        if dry_run:
+            report.before = dict(tables)
+            due_ids = {pid for pid, _ in evaluation.due}
+            report.addresses = {p.id: p.email for p in evaluation.people if p.id in due_ids}
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
             report.run_id, evaluation.rows_read, len(evaluation.people), len(evaluation.due),

@@ -108,17 +108,24 @@ def _privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _print_plan(report: object) -> None:
+    from pipeline.app.dry_run import change_lines, message_lines
     from pipeline.app.run import RunReport
 
     assert isinstance(report, RunReport)
     for sheet in report.plan.sheets:
+        if sheet.empty:
+            continue
         rows = len({c.row for c in sheet.cells})
         created = " (new sheet)" if sheet.create else ""
         layout = ", and its layout (formatting)" if sheet.layout is not None else ""
         print(f"  sheet '{sheet.sheet}'{created}: {len(sheet.cells)} cells in {rows} rows{layout}")
+        for line in change_lines(sheet, report.before.get(sheet.sheet)):
+            print(f"    {line}")
     templates = Counter(t.value for _, t in report.due)
     for template, count in sorted(templates.items()):
         print(f"  message {template}: {count} to send")
+    for line in message_lines(report.due, report.addresses):
+        print(f"    {line}")
 
 
 def command_run(args: argparse.Namespace) -> int:

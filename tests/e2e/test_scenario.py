@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.people import person_id
 from pipeline.entry.cli import main
 from tests.support.scenario import (
     CONFIG,
@@ -59,7 +60,15 @@ def test_dry_run_touches_nothing(
         "sheet 'Promotion 2026' (new sheet)" in out and "message accuse_reception: 7 to send" in out
     )
     assert (tmp / "wb.xlsx").stat().st_mtime_ns == stamp and outbox(tmp) == []
+    # each message: template, person ID, masked address; each cell: row key, column, old -> new
+    ana = person_id("ana@lyon.fr")
+    assert f"accuse_reception       {ana:14} a…@lyon.fr" in out
+    assert f"{ana:14} Statut: '' → 'Inscrit·e'" in out
+    assert f"{ana:14} Nom: '' → 'B…'" in out and "Bernard" not in out and "ana@" not in out
     assert run(config, "2026-03-20T10:00") == 0 and len(outbox(tmp)) == 8
+    capsys.readouterr()
+    assert main(["run", "--config", str(config), "--dry-run", "--as-of", "2026-03-20T10:05"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == ["  nothing"]  # idle: nothing listed
 
 
 def test_bad_config_exits_2_with_one_paragraph(
