@@ -350,3 +350,16 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     assert main([*command, "--email", "personne@ailleurs.fr"]) == 1
     err = capsys.readouterr().err
     assert "no person with this address" in err and "personne@ailleurs.fr" not in err
+
+
+def test_preview_of_a_waiting_list_message_for_someone_now_registered_says_it_no_longer_applies(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`preview liste_attente --email X` for a person now `Inscrit·e` writes nothing and says the
+    message no longer applies (no stale position), naming their Statut, not their address."""
+    out = tmp_path / "preview-ana"
+    command = ["preview", "liste_attente", "--config", str(config), "--out", str(out)]
+    assert main([*command, "--email", "ana@lyon.fr", "--as-of", "2026-04-02T09:00"]) == 1
+    err = capsys.readouterr().err
+    assert "no longer applies" in err and "Inscrit·e" in err and "ana@lyon.fr" not in err
+    assert not out.exists()
