@@ -16,6 +16,7 @@ workbook and read back from `xl/workbook.xml` alone, without parsing the sheets.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Iterable, Mapping
 from copy import copy
@@ -167,7 +168,9 @@ def _columns(sheet: Any, layout: SheetLayout) -> None:
             apply_column_style(sheet.cell(row=row, column=col), style)
 
 
-ColumnStyle = tuple[Any, bool]  # (the alignment when the column wraps, else None; date-time)
+# (the alignment when the column wraps, else None; date-time; the column's width in characters)
+ColumnStyle = tuple[Any, bool, float]
+LINE_HEIGHT = 15.0  # points: one line of the default font
 
 
 def column_styles(sheet: Any) -> dict[int, ColumnStyle]:
@@ -182,14 +185,21 @@ def column_styles(sheet: Any) -> dict[int, ColumnStyle]:
         if wrap or date_time:
             first = dimension.min or column_index_from_string(letter)
             for col in range(first, (dimension.max or first) + 1):
-                styles[col] = (wrap, date_time)
+                styles[col] = (wrap, date_time, float(dimension.width or 10))
     return styles
 
 
 def apply_column_style(cell: Any, style: ColumnStyle) -> None:
-    wrap, date_time = style
+    """Style a data cell as its column says. A wrapped text also sets its row's height: Excel
+    and LibreOffice do not grow a row for a wrapped cell they did not lay out themselves."""
+    wrap, date_time, width = style
     if wrap is not None:
         cell.alignment = wrap
+        text = cell.value if isinstance(cell.value, str) else ""
+        per_line = max(width * 1.1 - 2, 10)
+        lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+        height = LINE_HEIGHT * lines if lines > 1 else None
+        cell.parent.row_dimensions[cell.row].height = height
     if date_time:
         cell.number_format = DATE_TIME_FORMAT
 
