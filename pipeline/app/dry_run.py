@@ -1,7 +1,8 @@
 """What `diplomates run --dry-run` lists: each message a run would send, each cell it would change.
 
-Personal values are masked (an address as `c…@lyon.fr`, a name or phone as its first letter), so
-the listing can be pasted into a ticket; ids, statuses, codes and dates are shown as they are.
+Personal values are masked (an address as `c…@lyon.fr`, a name, phone or typed collectivité as its
+first letter, an explanation by its length), so the listing can be pasted into a ticket; ids,
+statuses, codes and dates are shown as they are.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ from pipeline.core.model import Cell, SheetWrite, Template
 from pipeline.core.sheetplan import as_text
 from pipeline.core.text import fold
 
-# Columns whose values are a person's own data: shown masked.
-PERSONAL = frozenset(fold(h) for h in ("Nom", "Prénom", "Courriel", "Téléphone", "Personne"))
+# Columns whose values are a person's own data (or what they typed): shown masked.
+PERSONAL = frozenset(
+    fold(h) for h in ("Nom", "Prénom", "Courriel", "Téléphone", "Personne", "Collectivité (saisie)")
+)
+# Free text that may quote what a person typed: shown by its length only.
+FREE_TEXT = frozenset({fold("Explication")})
 
 
 def mask_address(address: str) -> str:
@@ -27,8 +32,10 @@ def mask_text(value: str) -> str:
     return f"{value[:1]}…" if value else ""
 
 
-def _shown(value: str, personal: bool) -> str:
-    if personal and value:
+def _shown(value: str, column: str) -> str:
+    if value and column in FREE_TEXT:
+        return f"<{len(value)} characters>"
+    if value and column in PERSONAL:
         value = mask_address(value) if "@" in value else mask_text(value)
     return repr(value)
 
@@ -67,6 +74,6 @@ def change_lines(write: SheetWrite, before: Sequence[Sequence[str]] | None) -> I
 
     for (row, col), value in sorted(new.items()):
         title = header[col - 1] if col - 1 < len(header) else f"column {col}"
-        personal = row > 1 and fold(title) in PERSONAL
-        was, will = _shown(old(row, col), personal), _shown(as_text(value), personal)
+        column = fold(title) if row > 1 else ""
+        was, will = _shown(old(row, col), column), _shown(as_text(value), column)
         yield f"{key(row):14} {title}: {was} → {will}"
