@@ -100,6 +100,10 @@ REASON_LABELS = {
     "decision_invalide": "Décision CUF invalide",
     "courriel_rejete": "Courriel refusé",
     "envoi_incertain": "Envoi incertain",
+    # reasons other branches add (issues 11 and 15): their label is ready when they land
+    "absent_du_formulaire": "Réponses introuvables",
+    "session_invalide": "Session invalide",
+    "emargement_invalide": "Émargement invalide",
 }
 
 
