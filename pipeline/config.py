@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -154,6 +155,13 @@ class ProgrammeSettings(Section):
     contact_email: str
     partners: list[str] = Field(default_factory=list)
     signature: str = "L'équipe Diplomates des territoires, Cités Unies France"
+    # Where people write to reach the data-protection contact and exercise their rights (GDPR
+    # art. 13); every email's footer says so. Unset: `contact_email`.
+    privacy_contact: str | None = None
+
+    @property
+    def privacy_address(self) -> str:
+        return self.privacy_contact or self.contact_email
 
 
 class StateSettings(Section):
@@ -312,6 +320,7 @@ def load_settings(path: Path) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_explain(path, exc)) from None
+    logging.getLogger("diplomates.config").info("config file %s", path.resolve())
     base = path.resolve().parent
     if base.name == "config":
         base = base.parent
@@ -349,5 +358,9 @@ def _explain(path: Path, exc: ValidationError) -> str:
             problems.append(f"key '{key}' is required but missing (add it)")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"key '{key}': {message} (got {error.get('input')!r})")
+            given = error.get("input")
+            # A whole section (a rule across its keys) is not repeated back: the message names
+            # the keys to fix.
+            got = "" if isinstance(given, dict) else f" (got {given!r})"
+            problems.append(f"key '{key}': {message}{got}")
     return f"config file {path} is invalid: " + "; ".join(problems) + "."

@@ -56,6 +56,7 @@ COHORT_OWNED = tuple(h for h in COHORT_HEADERS if h not in STAFF_COLUMNS)
 REVIEW_KEY = "Réf."
 REVIEW_HEADERS = (
     REVIEW_KEY, "Ligne", ID, "Personne", "Collectivité (saisie)", "Motif", "Explication",
+    "Code motif",
 )  # fmt: skip
 
 
@@ -251,6 +252,13 @@ def fr_stamp(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
+def sheet_stamp(moment: datetime | None) -> Cell:
+    """A moment as a date-time cell: Paris wall-clock time to the second (empty when None)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
+
+
 _LEDGER_LABELS = {"sent": "", "failed": " refusé", "incertain": " incertain"}
 
 
@@ -310,8 +318,8 @@ def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[d
                 "Éligibilité": placement.eligibility.value,
                 STATUS: placement.status.value,
                 "Rang": placement.rank if placement.rank is not None else "",
-                "Première réponse": fr_stamp(person.first_submitted),
-                "Dernière réponse": fr_stamp(person.last_submitted),
+                "Première réponse": sheet_stamp(person.first_submitted),
+                "Dernière réponse": sheet_stamp(person.last_submitted),
                 "Réponses": person.responses,
                 "Courriels envoyés": sent_summary(by_person.get(person.id, [])),
             }
@@ -329,8 +337,9 @@ def review_rows(anomalies: Sequence[Anomaly]) -> list[dict[str, Cell]]:
             ID: a.person_id or "",
             "Personne": a.person,
             "Collectivité (saisie)": a.authority,
-            "Motif": a.reason.value,
+            "Motif": a.reason.label,
             "Explication": a.explanation,
+            "Code motif": a.reason.value,
         }
         for a in ordered
     ]

@@ -69,6 +69,6 @@ def test_sessions_on_google(world: World) -> None:
     assert len(certificates) == placed
     statuses = Counter(str(r["Statut"]) for r in certificates)
     assert statuses["Non atteint"] == 1 and statuses["À valider"] == placed - 1
-    assert any(r["Motif"] == "emargement_invalide" for r in records(world.view, "À vérifier"))
+    assert any(r["Code motif"] == "emargement_invalide" for r in records(world.view, "À vérifier"))
     assert world.runs("2026-04-28T09:10") == 0
     assert not set(world.runs.apis("2026-04-28T09:10")) & WRITE_APIS  # idle: nothing written

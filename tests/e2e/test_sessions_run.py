@@ -129,7 +129,7 @@ def test_a_promotion_from_registration_to_certificate(tmp_path: Path) -> None:
     ]
     sent = world.run(at("2026-04-03T09:00"))
     assert templates(sent) == {"invitation_session": 9}
-    first = {str(m["To"]): ics(m) for m in sent if "Séance S2" in str(m["Subject"])}
+    first = {str(m["To"]): ics(m) for m in sent if "séance S2" in str(m["Subject"])}
     assert world.run(at("2026-04-03T10:00")) == []
     attendance = world.table("Émargement")
     assert attendance[0][:8] == ["ID", "Nom", "Prénom", "Collectivité adhérente", "Éligibilité",
@@ -167,7 +167,7 @@ def test_a_promotion_from_registration_to_certificate(tmp_path: Path) -> None:
         ("invitation_session", "p2@lyon.fr"): 2,
     }
     s2 = next(
-        ics(m) for m in sent if "Séance S2" in str(m["Subject"]) and str(m["To"]) == "p2@lyon.fr"
+        ics(m) for m in sent if "séance S2" in str(m["Subject"]) and str(m["To"]) == "p2@lyon.fr"
     )
     assert s2.walk("VEVENT")[0]["SEQUENCE"] == 1
     assert world.run(at("2026-04-12T10:00")) == []

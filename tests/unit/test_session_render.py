@@ -77,7 +77,7 @@ def test_invitation_carries_a_request_ics_attached_and_in_the_alternative() -> N
     event = found[0].walk("VEVENT")[0]
     assert str(event["ATTENDEE"]) == "mailto:camille.martin@example.org"
     text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    assert "Diplomatie territoriale et diplomatie d'État" in text
+    assert "Diplomatie territoriale et diplomatie d’État" in text
     assert "de 9 h 30 à 17 h" in text and "https://visio.example.org/diplomates-s2" in text
     assert "·" not in text.split("Bonjour")[1].split("Bien cordialement")[0]
 

@@ -6,6 +6,7 @@ times), the `.ics` built by `adapters/calendar.py`, and, for documents, the PDF.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,13 @@ def french_day(moment: datetime) -> str:
     return text.replace(" 1 ", " 1er ", 1) if day.day == 1 else text
 
 
+def short_day(moment: datetime) -> str:
+    """`20 mai`, `1er juin` (Paris time): dates in subjects, which must stay short."""
+    day = moment.astimezone(PARIS).date()
+    text = str(format_date(day, format="d MMMM", locale="fr_FR"))
+    return "1er" + text[1:] if day.day == 1 else text
+
+
 def french_time(moment: datetime) -> str:
     """`9 h 30`, `17 h` (Paris time)."""
     local = moment.astimezone(PARIS)
@@ -40,20 +48,29 @@ def when_from(now: datetime, start: datetime) -> str:
     return "demain" if days == 1 else f"dans {days} jours"
 
 
+_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+
+
+def _typographic(text: str) -> str:
+    """Staff's straight apostrophes between letters made typographic, as the emails write."""
+    return _APOSTROPHE.sub("\u2019", text)
+
+
 def session_extra(
     session: Session, now: datetime, *, cancel_reason: str = "session"
 ) -> dict[str, Any]:
     """Template variables for a session message (staff data and dates, no form data)."""
     return {
         "session_code": session.code,
-        "session_title": session.title,
+        "session_title": _typographic(session.title),
         "session_format": session.format,
         "session_day": french_day(session.start),
+        "session_date": short_day(session.start),
         "session_start": french_time(session.start),
         "session_end": french_time(session.end)
         if session.end.astimezone(PARIS).date() == session.start.astimezone(PARIS).date()
         else f"{french_day(session.end)}, {french_time(session.end)}",
-        "session_place": session.place,
+        "session_place": _typographic(session.place),
         "session_link": session.link,
         "session_online": session.online,
         "session_when": when_from(now, session.start),
