@@ -41,6 +41,7 @@ from pipeline.core.cohort import (
 )
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
 from pipeline.core.reference import Reference
+from pipeline.core.sentrecord import sheet_records
 from pipeline.core.sheetplan import plan_append
 from pipeline.errors import (
     LockHeldError,
@@ -56,7 +57,7 @@ log = logging.getLogger("diplomates.run")
 JOURNAL_HEADERS = (
     "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
     "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
-    "Courriels en attente", "Courriels incertains", "Exécution",
+    "Courriels en attente", "Courriels incertains", "Exécution", "Courriels retrouvés",
 )  # fmt: skip
 COUNT_KEYS = (
     "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
@@ -168,6 +169,13 @@ def message_key(cohort: str, person_id: str, template: Template) -> str:
     """The idempotency key of a message, also its Message-ID's local part."""
     digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
     return f"{template.value}.{person_id}.{digest[:16]}"
+
+
+def _template(name: str) -> Template | None:
+    try:
+        return Template(name)
+    except ValueError:
+        return None
 
 
 def open_spreadsheet(settings: Settings) -> Spreadsheet:
@@ -417,7 +425,7 @@ class Runner:
         self.checkpoint("read")
         tables = self.read()
         self.checkpoint("evaluate")
-        ledger = self.store.ledger(cohort)
+        ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
         evaluation = self._evaluate(tables, ledger, now)
         report.due = evaluation.due
         log.info(
@@ -451,6 +459,65 @@ class Runner:
                 return
             self.spreadsheet.write(report.plan)
         report.wrote = True
+
+    def _rebuild_ledger(
+        self,
+        report: RunReport,
+        tables: dict[str, Table],
+        ledger: list[LedgerEntry],
+        now: datetime,
+        dry_run: bool,
+    ) -> list[LedgerEntry]:
+        """Never send what another record says was sent. The cohort sheet's `Courriels envoyés`
+        is read every run (cheap: it is in memory); when this ledger knows nothing of the cohort
+        (a new, emptied or wrong state DB), the outbox folder's files too. What they record and
+        the ledger lacks is added to the ledger, without a body, so nothing sends it again; the
+        Journal counts it and one warning names the likely cause."""
+        cohort = self.settings.cohort.name
+        known = {(e.person_id, e.template) for e in ledger}
+        found: dict[tuple[str, Template], tuple[str, datetime]] = {}
+        for person_id, entries in sheet_records(tables.get(cohort)).items():
+            for entry in entries:
+                template = _template(entry.template)
+                if template is None:  # a template this version does not send
+                    continue
+                noon = datetime.combine(entry.day, datetime.min.time().replace(hour=12))
+                found.setdefault((person_id, template), (entry.state, noon.replace(tzinfo=PARIS)))
+        from_sheet = len(set(found) - known)
+        outbox = self.settings.email.outbox
+        if not ledger and outbox is not None:
+            from pipeline.adapters.mail import filed_messages
+            from pipeline.core.people import person_id as id_of
+
+            for name, address, when in filed_messages(outbox):
+                template = _template(name)
+                if template is not None:
+                    found.setdefault((id_of(address), template), ("sent", when))
+        missing = {key: value for key, value in found.items() if key not in known}
+        if not missing:
+            return ledger
+        where = self.store._safe_url()
+        from_outbox = len(missing) - from_sheet
+        log.warning(
+            "the state database %s did not know %d sent email(s) that the sheet '%s' (%d) or "
+            "the outbox (%d) records: they are added to its ledger and will not be sent again. "
+            "%s",
+            where, len(missing), cohort, from_sheet, from_outbox,
+            "It holds no message at all for this cohort: if this is not a first run on a new "
+            "database, check state.url (a new pod without its volume?)."
+            if not ledger
+            else "Was the database restored from an older copy?",
+            extra={"person_ids": sorted({pid for pid, _ in missing})},
+        )  # fmt: skip
+        report.counts["emails_recovered"] = len(missing)
+        adopted = [
+            (pid, template, message_key(cohort, pid, template), state, at)
+            for (pid, template), (state, at) in sorted(missing.items())
+        ]
+        if dry_run:
+            return ledger + [LedgerEntry(pid, t, state, at) for pid, t, _, state, at in adopted]
+        self.store.adopt(cohort, adopted, now)
+        return self.store.ledger(cohort)
 
     def _evaluate(
         self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
@@ -491,6 +558,7 @@ class Runner:
             anomalies, evaluation.due, evaluation.members,
         )  # fmt: skip
         mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
+        mailed = mailed or report.counts.get("emails_recovered", 0) > 0  # the Journal says so
         marks = self.spreadsheet.layout_marks()
         writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
         self._count(report, evaluation, writes, tables.get(settings.cohort.name))
@@ -730,6 +798,7 @@ class Runner:
         values: list[Cell] = [fr_stamp(start), fr_stamp(end), result]
         values += [report.counts[k] for k in COUNT_KEYS]
         values.append(report.run_id)
+        values.append(report.counts.get("emails_recovered", 0))
         name = self.settings.sheets.journal
         current = tables.get(name)
         entry = plan_append(name, current, JOURNAL_HEADERS, values)

@@ -263,6 +263,38 @@ class StateStore:
             after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
         return int(after - before)
 
+    def adopt(
+        self, cohort: str, items: Iterable[tuple[str, Template, str, str, datetime]], now: datetime
+    ) -> int:
+        """Record messages another record says were sent (the sheet's `Courriels envoyés`, the
+        outbox's files) but this ledger does not hold: (person, template, message id, state,
+        when). They have no body, so nothing ever sends them; one already known is left as it
+        is. Returns how many were added."""
+        rows = [
+            {
+                "cohort": cohort, "person_id": person_id, "template": template.value,
+                "message_id": message_id, "state": state, "created_at": _utc(now),
+                "updated_at": _utc(at), "sent_at": _utc(at) if state == "sent" else None,
+                "attempts": 0, "raw": None,
+            }
+            for person_id, template, message_id, state, at in items
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        unique = ["cohort", "person_id", "template"]
+        statement = (
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            if self.engine.dialect.name == "postgresql"
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+        )
+        with self.engine.begin() as conn:
+            before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+            conn.execute(statement, rows)
+            after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        return int(after - before)
+
     def due(
         self, cohort: str, now: datetime, limit: int | None = None, *, with_raw: bool = True
     ) -> list[QueuedMessage]:

@@ -24,6 +24,7 @@ from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
 from pipeline.core.people import merge_people, probable_duplicates
 from pipeline.core.placement import Placement, place
 from pipeline.core.reference import Reference
+from pipeline.core.sentrecord import STATE_WORDS, SentEntry, format_sent
 from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
 from pipeline.core.text import clean, fold
 from pipeline.errors import SheetError
@@ -248,18 +249,20 @@ def fr_stamp(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
-_LEDGER_LABELS = {"sent": "", "failed": " refusé", "incertain": " incertain"}
-
-
 def sent_summary(entries: Sequence[LedgerEntry]) -> str:
-    """`accuse_reception 2026-03-02; inscription_confirmee 2026-04-01` (delivered or flagged)."""
-    parts = []
-    for entry in sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=PARIS)):
-        if entry.state not in _LEDGER_LABELS or entry.at is None:
-            continue
-        day = entry.at.astimezone(PARIS).date().isoformat()
-        parts.append(f"{entry.template.value}{_LEDGER_LABELS[entry.state]} {day}")
-    return "; ".join(parts)
+    """`Accusé de réception 02/03/2026; Inscription confirmée 01/04/2026` (delivered, refused
+    or uncertain; see core/sentrecord.py): a second record of the ledger, read back when the
+    state DB is lost."""
+    shown = [
+        e
+        for e in sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=PARIS))
+        if e.state in STATE_WORDS and e.at is not None
+    ]
+    return format_sent(
+        SentEntry(e.template.value, e.at.astimezone(PARIS).date(), state=e.state)
+        for e in shown
+        if e.at is not None
+    )
 
 
 def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[dict[str, Cell]]:

@@ -169,7 +169,7 @@ def test_staff_and_time_scenario_over_smtp(
     assert list(rejected) == [person_id("dan@nulle-part.fr")]
     assert UNKNOWN_USER in rejected[person_id("dan@nulle-part.fr")]
     people = by_email(tmp_path / "wb.xlsx")
-    assert people["dan@nulle-part.fr"]["Courriels envoyés"] == "non_eligible refusé 2026-03-20"
+    assert people["dan@nulle-part.fr"]["Courriels envoyés"] == "Non éligible refusé 20/03/2026"
 
     # 2. Six minutes later: Bruno's goes; Kim's mailbox is still full: given up, shown to staff.
     assert run(config, "2026-03-20T10:06") == 0
