@@ -44,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", required=True, type=Path, help="TOML config file")
     run.add_argument("--dry-run", action="store_true", help="write nothing, send nothing; print")
     run.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="run as if at that time")
+    run.add_argument(
+        "--force", action="store_true",
+        help="go on even when the inputs look wrong (see [safety] in docs/exploitation.md)",
+    )  # fmt: skip
 
     status = commands.add_parser("status", help="show the last runs and the message ledger")
     status.add_argument("--config", required=True, type=Path, help="TOML config file")
@@ -134,7 +138,7 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         with stop_on_signals(lambda signum: stop.set()):
             report = Runner(settings, stop=stop, sleep=pause).run(
-                now=args.as_of, dry_run=args.dry_run
+                now=args.as_of, dry_run=args.dry_run, force=args.force
             )
     except RunInterrupted as exc:
         print(f"diplomates: {exc}.", file=sys.stderr)

@@ -31,3 +31,8 @@ class LockHeldError(PipelineError):
 
 class MailError(PipelineError):
     """The mail transport cannot be used as configured."""
+
+
+class InputsRefusedError(PipelineError):
+    """The run's inputs look broken (empty member list, vanished answers, a clock set back):
+    it stopped before sending or writing anything. Exit code 1; `run --force` overrides."""

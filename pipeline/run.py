@@ -39,11 +39,13 @@ from pipeline.core.cohort import (
     fr_stamp,
     plan_outputs,
 )
+from pipeline.core.guard import clock_problem, input_problems, refusal
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
 from pipeline.core.reference import Reference
 from pipeline.core.sentrecord import sheet_records
 from pipeline.core.sheetplan import plan_append
 from pipeline.errors import (
+    InputsRefusedError,
     LockHeldError,
     MailError,
     PipelineError,
@@ -282,6 +284,7 @@ class Runner:
         self.report: RunReport | None = None
         self._lease: _Lease | None = None
         self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
+        self._force = False  # `run --force`: the sanity guard only warns
 
     @property
     def transport(self) -> Transport:
@@ -319,7 +322,9 @@ class Runner:
             self.report.counts["erased_skipped"] = screening.erased_rows
         return tables
 
-    def run(self, now: datetime | None = None, dry_run: bool = False) -> RunReport:
+    def run(
+        self, now: datetime | None = None, dry_run: bool = False, force: bool = False
+    ) -> RunReport:
         holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         if not dry_run:
             taken = self.clock()
@@ -330,6 +335,7 @@ class Runner:
         try:
             run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
             report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
+            self._force = force
             with logs.run_context(run_id):
                 self._run_recorded(report, now, dry_run)
             return report
@@ -386,7 +392,8 @@ class Runner:
             report.outcome = "failed"
             log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
             if not dry_run:
-                journal = not isinstance(exc, LeaseLostError)  # the sheet is the new holder's
+                # A lost lease: the sheet is the new holder's; refused inputs: nothing is written.
+                journal = not isinstance(exc, LeaseLostError | InputsRefusedError)
                 self._record_failure(report, now, tick, exc, journal=journal)
                 self._alert(report, exc)
             raise
@@ -405,6 +412,8 @@ class Runner:
         settings = self.settings
         cohort = settings.cohort.name
         tick = time.monotonic()
+        last = self.store.last_moment(None if dry_run else report.run_id)
+        self._guard([p for p in [clock_problem(now, last, settings)] if p])
         if not dry_run:
             self.checkpoint("recover")
             abandoned = self.store.mark_abandoned_runs(report.run_id)
@@ -427,6 +436,8 @@ class Runner:
         self.checkpoint("evaluate")
         ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
         evaluation = self._evaluate(tables, ledger, now)
+        members = tables[settings.sheets.members]
+        self._guard(input_problems(evaluation, members, tables.get(cohort), settings))
         report.due = evaluation.due
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
@@ -459,6 +470,15 @@ class Runner:
                 return
             self.spreadsheet.write(report.plan)
         report.wrote = True
+
+    def _guard(self, problems: list[str]) -> None:
+        """Stop the run before it sends or writes when its inputs look broken (`--force`: warn)."""
+        if not problems:
+            return
+        if self._force:
+            log.warning("inputs look wrong, going on as --force asks: %s", "; ".join(problems))
+            return
+        raise InputsRefusedError(refusal(problems))
 
     def _rebuild_ledger(
         self,
@@ -532,6 +552,7 @@ class Runner:
             now,
             reference=self.reference(),
             time_zone=getattr(self.spreadsheet, "time_zone", None),
+            released=self._withdrawn,
         )
 
     def reference(self) -> Reference:
@@ -555,7 +576,7 @@ class Runner:
         anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation, config)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
-            anomalies, evaluation.due, evaluation.members,
+            anomalies, evaluation.due, evaluation.members, evaluation.absent,
         )  # fmt: skip
         mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
         mailed = mailed or report.counts.get("emails_recovered", 0) > 0  # the Journal says so

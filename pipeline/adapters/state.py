@@ -529,6 +529,19 @@ class StateStore:
                 conn.execute(update(runs).where(runs.c.id.in_(found)).values(outcome="crashed"))
         return found
 
+    def last_moment(self, current: str | None = None) -> datetime | None:
+        """The latest moment (`as_of`, else start) of a run that finished (success or idle)."""
+        query = select(func.max(func.coalesce(runs.c.as_of, runs.c.started_at))).where(
+            runs.c.outcome.in_(["success", "idle"])
+        )
+        if current is not None:
+            query = query.where(runs.c.id != current)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        if isinstance(found, str):  # SQLite hands back text for an expression
+            found = datetime.fromisoformat(found)
+        return _aware(found)
+
     def previous_outcome(self, run_id: str) -> RunRecord | None:
         """The last run started before `run_id` that ended (success, idle or failed)."""
         with self.engine.connect() as conn:

@@ -88,11 +88,14 @@ def place(
     previous: Mapping[str, Status],
     cohort: CohortSettings,
     now: datetime,
+    held: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Placement], list[Anomaly]]:
     """Every person's eligibility and status; placeable people ranked and placed by capacity.
 
     Stability: someone already `Inscrit·e` keeps the place (a confirmation is never revoked by a
-    later, higher-priority answer); staff `Accepté` is placed even over capacity.
+    later, higher-priority answer); staff `Accepté` is placed even over capacity. `held` maps the
+    people whose answers are no longer found but whose row still shows a place to their
+    collectivité (as `max_per_authority` counts it): their places stay taken.
     """
     people = list(people)
     result: dict[str, Placement] = {}
@@ -171,8 +174,8 @@ def place(
         )
 
     candidates.sort(key=priority)
-    placed = 0
-    per_authority: Counter[str] = Counter()
+    placed = len(held or {})
+    per_authority: Counter[str] = Counter((held or {}).values())
     waiting = 0
     for rank, (person, eligibility, decision) in enumerate(candidates, start=1):
         match = matches[person.id]
