@@ -553,6 +553,7 @@ class Runner:
             reference=self.reference(),
             time_zone=getattr(self.spreadsheet, "time_zone", None),
             released=self._withdrawn,
+            clock=self.clock(),
         )
 
     def reference(self) -> Reference:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings
@@ -157,12 +157,49 @@ def read_members(table: Table, sheet: str) -> list[Member]:
     return members
 
 
+# Before this, no answer to this form can exist: an earlier timestamp is a typing or import
+# error (year 0001 from an empty date), never a reason to jump the queue.
+EARLIEST_ANSWER = datetime(2020, 1, 1, tzinfo=PARIS)
+# A timestamp this far past the real clock cannot be true (Google stamps answers when they
+# arrive); the margin covers a clock a little behind and a spreadsheet time zone set wrong.
+FUTURE_MARGIN = timedelta(hours=2)
+
+
+def _impossible_stamp(response: Response, clock: datetime | None) -> Anomaly | None:
+    stamp = response.submitted_at
+    if stamp >= EARLIEST_ANSWER and (clock is None or stamp <= clock + FUTURE_MARGIN):
+        return None
+    shown = stamp.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    why = (
+        "est antérieur à 2020, avant que le formulaire existe"
+        if stamp < EARLIEST_ANSWER
+        else "est dans le futur"
+    )
+    return Anomaly(
+        reason=Reason.HORODATEUR_INVALIDE,
+        explanation=(
+            f"L'horodateur ({shown}) {why} : il ne peut pas être juste. La réponse est écartée "
+            "(sans courriel et sans place) jusqu'à ce que l'horodateur soit corrigé dans la "
+            "feuille des réponses."
+        ),
+        row=response.row,
+        person=f"{response.first_name} {response.last_name}".strip(),
+        authority=response.authority,
+    )
+
+
 def read_responses(
-    table: Table, settings: Settings, now: datetime, time_zone: str | None = None
+    table: Table,
+    settings: Settings,
+    now: datetime,
+    time_zone: str | None = None,
+    clock: datetime | None = None,
 ) -> tuple[int, list[Response], list[Anomaly]]:
     """Every non-blank source row becomes a Response or rejection anomalies.
 
-    Answers stamped after `now` are not seen yet (this is how `--as-of` replays the past).
+    Answers stamped after `now` are not seen yet (this is how `--as-of` replays the past); a
+    stamp before 2020 or after the real `clock` (when given) cannot be true: the answer is
+    rejected as `horodateur_invalide`, whatever `now`.
     """
     sheet = settings.sheets.responses
     if not table:
@@ -178,6 +215,11 @@ def read_responses(
     for number, cells in enumerate(table[1:], start=2):
         result = parse_row(number, cells, columns, zone)
         if result is None:
+            continue
+        impossible = result.response and _impossible_stamp(result.response, clock)
+        if impossible:
+            read += 1
+            anomalies.append(impossible)
             continue
         if result.response is not None and result.response.submitted_at > now:
             continue
@@ -296,14 +338,18 @@ def evaluate(
     reference: Reference | None = None,
     time_zone: str | None = None,
     released: Set[str] = frozenset(),
+    clock: datetime | None = None,
 ) -> Evaluation:
     """Everything a run decides, before any write or send.
 
     `time_zone` is the spreadsheet's own (Google Sheets reports it); timestamps without an offset
     are read in it. None means Europe/Paris. People the cohort sheet shows but whose answers are
-    not found keep their row (`AbsentRow`), except those `released` (consent withdrawn).
+    not found keep their row (`AbsentRow`), except those `released` (consent withdrawn). `clock`
+    is the real time of the run (not `--as-of`): answers stamped after it are impossible.
     """
-    rows_read, responses, anomalies = read_responses(responses_table, settings, now, time_zone)
+    rows_read, responses, anomalies = read_responses(
+        responses_table, settings, now, time_zone, clock
+    )
     members = read_members(members_table, settings.sheets.members)
     index = build_index(members, reference)
     people = merge_people(responses)
