@@ -119,10 +119,10 @@ def _member_columns(header: Sequence[str], sheet: str) -> dict[str, int]:
         if fold(label) in columns
     }
     if "name" not in found:
-        seen = ", ".join(f"'{h}'" for h in header if h.strip()) or "none"
+        others = sum(1 for h in header if h.strip())
         raise SheetError(
-            f"sheet '{sheet}' has no 'Collectivité' column; columns found: {seen}. "
-            "Restore the column title in the member list."
+            f"sheet '{sheet}' has no 'Collectivité' column in row 1 ({others} non-empty cell(s), "
+            "not shown). Restore the column title, or the header row, in the member list."
         )
     return found
 

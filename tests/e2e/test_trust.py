@@ -215,3 +215,21 @@ def test_broken_inputs_stop_the_run_before_it_sends_or_writes(tmp_path: Path) ->
     assert "failed" in status.stdout and "inputs look wrong" in status.stdout
     journal = sheets_of(env.book, "Journal")["Journal"]
     assert all(r["Résultat"] == "Succès" for r in journal)
+
+
+def test_a_deleted_header_row_puts_no_answer_in_errors(tmp_path: Path) -> None:
+    """Row 1 of the answers deleted: exit 1; stderr, JSON log, runs.error and status name the
+    sheet and row, never the answer now in row 1."""
+    env = make_env(tmp_path / "w", ANSWERS)
+    from openpyxl import load_workbook
+
+    book = load_workbook(env.book)
+    book["Réponses au formulaire 1"].delete_rows(1)
+    book.save(env.book)
+    done = diplomates("run", "--config", str(env.config), "--as-of", INTEREST)
+    status = diplomates("status", "--config", str(env.config))
+    assert done.returncode == 1
+    said = done.stdout + done.stderr + status.stdout + status.stderr
+    assert "Réponses au formulaire 1" in said and "row 1" in said
+    for value in ("ana@lyon.fr", "Bernard", "06 12 34 56 78", "Ville de Lyon", "02/03/2026"):
+        assert value not in said, value
