@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from pipeline import logs
-from pipeline.errors import ConfigError, PipelineError
+from pipeline.errors import ConfigError, PipelineError, UsageError
 
 if TYPE_CHECKING:
     from pipeline.adapters.state import StateStore
@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--out", required=True, type=Path, help="folder for the four files")
     preview.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="render as if then")
     _privacy_commands(commands)
+    for command in commands.choices.values():  # `diplomates run --debug` works as well
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS,
+            help="show tracebacks and debug logs",
+        )  # fmt: skip
     return parser
 
 
@@ -245,7 +250,7 @@ def command_resend(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     template = template_named(args.template) if args.template else None
     if bool(args.message) == bool(args.person) or bool(args.person) != bool(template):
-        raise PipelineError("say which message: --message ID, or --person ID with --template NAME")
+        raise UsageError("say which message: --message ID, or --person ID with --template NAME")
     outcome = resend(
         settings, message_id=args.message, person_id=args.person, template=template, now=args.as_of
     )
@@ -336,7 +341,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         if args.debug:
             raise
-        kind = "configuration error" if isinstance(exc, ConfigError) else "error"
+        kind = (
+            "usage error"
+            if isinstance(exc, UsageError)
+            else "configuration error"
+            if isinstance(exc, ConfigError)
+            else "error"
+        )
         print(f"diplomates: {kind}: {logs.scrub(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from pipeline.config import Settings
-from pipeline.errors import LockHeldError, PipelineError
+from pipeline.errors import LockHeldError, PipelineError, UsageError
 from pipeline.model import Template
 
 SAMPLE_MEMBER = "Saint-Étienne"
@@ -19,7 +19,7 @@ def template_named(name: str) -> Template:
         return Template(name.strip())
     except ValueError:
         known = ", ".join(t.value for t in Template)
-        raise PipelineError(f"unknown template '{name}'; use one of: {known}") from None
+        raise UsageError(f"unknown template '{name}'; use one of: {known}") from None
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def resend(
         found = store.find_messages(cohort=cohort, person_id=person_id.strip(), template=template)
         what = f"message '{template.value}' for {person_id.strip()} in cohort '{cohort}'"
     else:
-        raise PipelineError("say which message: --message ID, or --person ID with --template NAME")
+        raise UsageError("say which message: --message ID, or --person ID with --template NAME")
     if not found:
         raise PipelineError(
             f"no {what} in the state database {settings.state.url}; `diplomates status` lists "
