@@ -39,9 +39,9 @@ if str(ROOT) not in sys.path:
 
 from pipeline.adapters.reference import load_reference  # noqa: E402
 from pipeline.core.matching import build_index, match_authority  # noqa: E402
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member  # noqa: E402
 from pipeline.core.reference import Place, Reference  # noqa: E402
-from pipeline.model import AuthorityKind, MatchOutcome, Member  # noqa: E402
-from tests.unit.matching_corpus.corpus import (  # noqa: E402
+from tests.support.matching_corpus.corpus import (  # noqa: E402
     load_answers,
     load_members,
     score,

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Protocol
 
-from pipeline.model import WritePlan
+from pipeline.core.model import WritePlan
 
 Table = list[list[str]]
 

@@ -8,12 +8,25 @@ a participant's data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.config import Settings
 from pipeline.core.cohort import ID, Evaluation
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import fold
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The `[safety]` config section and the sheet names findings quote."""
+
+    responses: str = "Réponses au formulaire 1"
+    members: str = "Adhérents"
+    cohort: str = "Promotion 2026"
+    max_vanished_share: float = 0.2
+    max_eligibility_change_share: float = 0.25
+    min_people: int = 20
+    clock_tolerance: timedelta = timedelta(minutes=5)
 
 
 def _shown(cohort: Table | None, column: str) -> dict[str, str]:
@@ -32,10 +45,9 @@ def _shown(cohort: Table | None, column: str) -> dict[str, str]:
     return found
 
 
-def clock_problem(now: datetime, last: datetime | None, settings: Settings) -> str | None:
+def clock_problem(now: datetime, last: datetime | None, limits: Limits) -> str | None:
     """A run `now` earlier than the last run's moment (a wrong clock, or `--as-of` in the past)."""
-    tolerance = timedelta(minutes=settings.safety.clock_tolerance_minutes)
-    if last is None or now >= last - tolerance:
+    if last is None or now >= last - limits.clock_tolerance:
         return None
     return (
         f"this run's time ({now.isoformat(timespec='minutes')}) is earlier than the last run's "
@@ -45,10 +57,10 @@ def clock_problem(now: datetime, last: datetime | None, settings: Settings) -> s
 
 
 def input_problems(
-    evaluation: Evaluation, members: Table, cohort: Table | None, settings: Settings
+    evaluation: Evaluation, members: Table, cohort: Table | None, limits: Limits
 ) -> list[str]:
     """What looks broken in this run's inputs, compared with what the cohort sheet shows."""
-    names, safety = settings.sheets, settings.safety
+    names = safety = limits
     problems: list[str] = []
     shown = _shown(cohort, "Éligibilité")
     if not evaluation.members:
@@ -65,14 +77,14 @@ def input_problems(
     if evaluation.rows_read == 0 and shown:
         problems.append(
             f"the responses sheet '{names.responses}' holds no answer while "
-            f"'{settings.cohort.name}' shows {len(shown)} people"
+            f"'{limits.cohort}' shows {len(shown)} people"
         )
     if len(shown) >= safety.min_people:
         vanished = len(evaluation.absent)
         if vanished / len(shown) > safety.max_vanished_share:
             problems.append(
                 f"the answers of {vanished} of the {len(shown)} people in "
-                f"'{settings.cohort.name}' are no longer found in '{names.responses}' (more than "
+                f"'{limits.cohort}' are no longer found in '{names.responses}' (more than "
                 f"safety.max_vanished_share = {safety.max_vanished_share:.0%}): a moved or "
                 "inserted column, deleted rows?"
             )

@@ -7,8 +7,8 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
-from tests.e2e.ops import Env, diplomates, make_env, outbox_messages, rows_of, sheets_of
-from tests.e2e.scenario import ANSWERS, IDLE_2, INTEREST, LATE, OPENING, STAFF_EDITS, ZOE_LATE
+from tests.support.ops import Env, diplomates, make_env, outbox_messages, rows_of, sheets_of
+from tests.support.scenario import ANSWERS, IDLE_2, INTEREST, LATE, OPENING, STAFF_EDITS, ZOE_LATE
 
 COHORT = "Promotion 2026"
 

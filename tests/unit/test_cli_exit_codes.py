@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from tests.e2e.ops import make_env
-from tests.e2e.scenario import ANSWERS
+from pipeline.entry.cli import main
+from tests.support.ops import make_env
+from tests.support.scenario import ANSWERS
 
 
 def config(tmp: Path, old: str = "", new: str = "") -> str:

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.adapters.state import StateStore
-from pipeline.run import Runner
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
-from tests.builders import settings as make_settings
-from tests.fakes import MemorySpreadsheet, RecordingTransport
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
+from tests.support.builders import settings as make_settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 
 PARIS = ZoneInfo("Europe/Paris")
 OPENING = datetime(2026, 4, 2, 9, 0, tzinfo=PARIS)

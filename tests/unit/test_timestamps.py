@@ -7,8 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline.core.cohort import read_responses
-from pipeline.model import Reason
-from tests.builders import FORM_HEADERS, answer, settings
+from pipeline.core.model import Reason
+from tests.support.builders import FORM_HEADERS, answer, settings
 
 PARIS = ZoneInfo("Europe/Paris")
 CLOCK = datetime(2026, 4, 10, 12, 0, tzinfo=PARIS)
