@@ -161,6 +161,7 @@ class RunReport:
     plan: WritePlan = field(default_factory=WritePlan)
     due: list[tuple[str, Template]] = field(default_factory=list)
     wrote: bool = False
+    guarded: list[str] = field(default_factory=list)  # what the sanity guard found (see _guard)
 
     @property
     def changed(self) -> bool:
@@ -335,7 +336,7 @@ class Runner:
         try:
             run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
             report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
-            self._force = force
+            self._force = force or dry_run  # a dry run writes nothing: it shows the findings
             with logs.run_context(run_id):
                 self._run_recorded(report, now, dry_run)
             return report
@@ -413,7 +414,7 @@ class Runner:
         cohort = settings.cohort.name
         tick = time.monotonic()
         last = self.store.last_moment(None if dry_run else report.run_id)
-        self._guard([p for p in [clock_problem(now, last, self.limits())] if p])
+        self._guard(report, [p for p in [clock_problem(now, last, self.limits())] if p])
         if not dry_run:
             self.checkpoint("recover")
             abandoned = self.store.mark_abandoned_runs(report.run_id)
@@ -437,7 +438,7 @@ class Runner:
         ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
         evaluation = self._evaluate(tables, ledger, now)
         members = tables[settings.sheets.members]
-        self._guard(input_problems(evaluation, members, tables.get(cohort), self.limits()))
+        self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
         report.due = evaluation.due
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
@@ -482,12 +483,16 @@ class Runner:
             clock_tolerance=timedelta(minutes=safety.clock_tolerance_minutes),
         )  # fmt: skip
 
-    def _guard(self, problems: list[str]) -> None:
-        """Stop the run before it sends or writes when its inputs look broken (`--force`: warn)."""
+    def _guard(self, report: RunReport, problems: list[str]) -> None:
+        """Stop the run before it sends or writes when its inputs look broken (`--force` and
+        `--dry-run`: a warning, and the report keeps the findings)."""
         if not problems:
             return
+        report.guarded.extend(problems)
         if self._force:
-            log.warning("inputs look wrong, going on as --force asks: %s", "; ".join(problems))
+            log.warning(
+                "inputs look wrong, going on (--force or --dry-run): %s", "; ".join(problems)
+            )
             return
         raise InputsRefusedError(refusal(problems))
 

@@ -151,6 +151,11 @@ def command_run(args: argparse.Namespace) -> int:
     counts = report.counts
     when = report.now.astimezone(PARIS).strftime("%Y-%m-%d %H:%M %Z")
     if args.dry_run:
+        if report.guarded:
+            print(
+                "the sanity guard would refuse this run without --force: "
+                + "; ".join(report.guarded)
+            )
         print(f"dry run as of {when}: nothing written, nothing sent. Would change:")
         if report.plan.empty and not report.due:
             print("  nothing")

@@ -344,7 +344,9 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     assert "Camille" in (sample / "body.txt").read_text()
     assert not (tmp_path / "state.sqlite").exists() or ledger(tmp_path) == []
     capsys.readouterr()
-    assert main(["preview", "inconnu", "--config", str(config), "--out", str(sample)]) == 1
+    assert (
+        main(["preview", "inconnu", "--config", str(config), "--out", str(sample)]) == 2
+    )  # a usage error
     assert "unknown template 'inconnu'" in capsys.readouterr().err
     assert main([*command, "--email", "personne@ailleurs.fr"]) == 1
     err = capsys.readouterr().err

@@ -206,6 +206,10 @@ def test_broken_inputs_stop_the_run_before_it_sends_or_writes(tmp_path: Path) ->
         assert says in said and "--force" in said
         assert "zoe" not in said.lower()
         assert env.book.read_bytes() == saved and files(env.outbox) == mails
+    saved = env.book.read_bytes()
+    dry = diplomates("run", "--config", str(env.config), "--as-of", LATE, "--dry-run")
+    assert dry.returncode == 0 and "sanity guard would refuse" in dry.stdout, dry.stdout
+    assert env.book.read_bytes() == saved and files(env.outbox) == mails
     edit_responses(env, "empty")
     saved = env.book.read_bytes()
     code, said = run(env, LATE)
