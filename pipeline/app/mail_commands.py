@@ -72,8 +72,9 @@ def resend(
 
     if PrivacyState(store).body_dropped(record.message_id):
         raise PipelineError(
-            f"{what} is older than privacy.retention_days: its content was deleted, so it "
-            "cannot be resent; contact the person directly"
+            f"{what} has no content kept (older than privacy.retention_days, or recorded from "
+            "the sheet's 'Courriels envoyés' after the state database was lost), so it cannot "
+            "be resent; contact the person directly"
         )
     runner = Runner(settings, store=store)
     if not store.requeue(record, runner.clock()):

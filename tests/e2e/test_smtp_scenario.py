@@ -351,3 +351,22 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     assert main([*command, "--email", "personne@ailleurs.fr"]) == 1
     err = capsys.readouterr().err
     assert "no person with this address" in err and "personne@ailleurs.fr" not in err
+
+
+def test_a_lost_state_db_delivers_nothing_twice_over_smtp(
+    tmp_path: Path, config: Path, server: SmtpServer
+) -> None:
+    """State DB deleted (or state.url pointing at a new one) between runs: the sheet's
+    `Courriels envoyés` rebuilds the ledger; each person/template arrives once."""
+    assert run(config, "2026-03-20T10:00") == 0
+    assert run(config, "2026-04-02T09:00") == 0
+    first = delivered(server)
+    assert first and max(first.values()) == 1
+    for path in tmp_path.glob("state.sqlite*"):
+        path.unlink()
+    assert run(config, "2026-04-02T09:30") == 0
+    assert delivered(server) == first
+    journal = rows_of(tmp_path / "wb.xlsx", "Journal")
+    assert journal[-1]["Courriels retrouvés"] == sum(first.values())
+    records = ledger(tmp_path)
+    assert {r.state for r in records} <= {"sent", "failed"} and len(records) == len(first)
