@@ -178,6 +178,7 @@ def command_run(args: argparse.Namespace) -> int:
                 ("emails_uncertain", "uncertain"),
                 ("emails_cancelled", "cancelled (consent withdrawn)"),
                 ("erased_skipped", "erased answers skipped"),
+                ("emails_recovered", "sent emails found in the sheet or outbox (ledger rebuilt)"),
             )
             if counts.get(key, 0)
         )
