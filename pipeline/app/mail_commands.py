@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from pipeline.adapters.sheets import Spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError, UsageError
 from pipeline.core.model import Template
@@ -94,6 +95,7 @@ def preview(
     *,
     email: str | None = None,
     now: datetime | None = None,
+    spreadsheet: Spreadsheet | None = None,
 ) -> list[Path]:
     """Write subject.txt, body.txt, body.html and message.eml of one message into `out`.
 
@@ -102,7 +104,6 @@ def preview(
     """
     from pipeline.adapters.mail.render import render_message, sample_person
     from pipeline.app.run import Runner, message_key
-    from pipeline.core.cohort import evaluate
     from pipeline.core.parse import normalize_email
 
     moment = now or datetime.now().astimezone()
@@ -114,14 +115,9 @@ def preview(
         wanted = normalize_email(email)
         if wanted is None:
             raise PipelineError("--email is not a valid email address")
-        runner = Runner(settings)
+        runner = Runner(settings, spreadsheet=spreadsheet)
         tables = runner.read()
-        names = settings.sheets
-        evaluation = evaluate(
-            tables[names.responses], tables[names.members], tables.get(settings.cohort.name),
-            runner.store.ledger(settings.cohort.name), settings, moment,
-            reference=runner.reference(),
-        )  # fmt: skip
+        evaluation = runner.evaluate(tables, runner.store.ledger(settings.cohort.name), moment)
         matches = [p for p in evaluation.people if p.email == wanted]
         if not matches:
             raise PipelineError(

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from pipeline.adapters.sheets import Spreadsheet, Table
 from pipeline.adapters.state.privacy import LedgerRow, PrivacyState
 from pipeline.adapters.state.store import StateStore
+from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError, SheetError, SheetMovedError
 from pipeline.core.parse import PARIS
@@ -40,8 +41,8 @@ log = logging.getLogger("diplomates.privacy")
 
 
 def _zone(spreadsheet: Spreadsheet) -> ZoneInfo:
-    name = getattr(spreadsheet, "time_zone", None)
-    return ZoneInfo(name) if isinstance(name, str) and name else PARIS
+    name = spreadsheet.time_zone
+    return ZoneInfo(name) if name else PARIS
 
 
 def _where(settings: Settings) -> str:
@@ -156,8 +157,6 @@ def purge(
 
 def _lock(store: StateStore, holder: str, now: datetime, consequence: str) -> None:
     """Take the run lock, so no run writes or sends meanwhile; a held lock stops the command."""
-    from pipeline.app.run import LOCK_LEASE
-
     try:
         store.acquire_lock(holder, now, LOCK_LEASE)
     except LockHeldError:
@@ -214,8 +213,6 @@ def _key(email: str) -> str:
 def _open(
     settings: Settings, spreadsheet: Spreadsheet | None, store: StateStore | None
 ) -> tuple[Spreadsheet, StateStore]:
-    from pipeline.app.run import open_spreadsheet
-
     return spreadsheet or open_spreadsheet(settings), store or StateStore(settings.state.url)
 
 

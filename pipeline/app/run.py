@@ -30,6 +30,8 @@ from pipeline.adapters.mail.transport import (
 )
 from pipeline.adapters.sheets import Spreadsheet, Table
 from pipeline.adapters.state.store import QueuedMessage, StateStore
+from pipeline.app.privacy import cancel_withdrawn, purge, screen
+from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet, open_transport
 from pipeline.config import EmailSettings, Settings
 from pipeline.core.cohort import (
     Evaluation,
@@ -65,8 +67,6 @@ COUNT_KEYS = (
     "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
     "emails_waiting", "emails_uncertain",
 )  # fmt: skip
-# The run lock's lease; renewed at every boundary step, so only a dead run's lease runs out.
-LOCK_LEASE = timedelta(minutes=10)
 # A run stops sending (the rest waits for the next run) after this long (the lease is renewed
 # before each message).
 SEND_BUDGET = timedelta(minutes=10)
@@ -181,29 +181,6 @@ def _template(name: str) -> Template | None:
         return None
 
 
-def open_spreadsheet(settings: Settings) -> Spreadsheet:
-    if settings.spreadsheet.backend == "local":
-        from pipeline.adapters.xlsx.workbook import LocalWorkbook
-
-        assert settings.spreadsheet.workbook is not None
-        return LocalWorkbook(settings.spreadsheet.workbook)
-    from pipeline.adapters.google.spreadsheet import GoogleSpreadsheet
-
-    spreadsheet: Spreadsheet = GoogleSpreadsheet.from_settings(settings.spreadsheet)
-    return spreadsheet
-
-
-def open_transport(settings: Settings) -> Transport:
-    if settings.email.transport == "outbox":
-        from pipeline.adapters.mail.transport import OutboxTransport
-
-        assert settings.email.outbox is not None
-        return OutboxTransport(settings.email.outbox)
-    from pipeline.adapters.mail.smtp import SmtpTransport
-
-    return SmtpTransport.from_settings(settings.email)
-
-
 def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
     """After `attempts` tries: 5 min, 10 min, 20 min … capped at 6 h (bounds from `email`)."""
     first = timedelta(minutes=email.retry_first_delay_minutes if email else 5)
@@ -313,10 +290,8 @@ class Runner:
 
     def _screened(self, tables: dict[str, Table]) -> dict[str, Table]:
         """Erased people's answers are skipped (counted, never listed); a consent withdrawn on a
-        person's latest answer covers their earlier ones (pipeline/privacy.py)."""
-        from pipeline.app.privacy import screen
-
-        zone = getattr(self.spreadsheet, "time_zone", None)
+        person's latest answer covers their earlier ones (app/privacy.py)."""
+        zone = self.spreadsheet.time_zone
         tables, screening = screen(self.settings, self.store, tables, zone)
         self._withdrawn = screening.withdrawn
         if self.report is not None and screening.erased_rows:
@@ -436,7 +411,7 @@ class Runner:
         tables = self.read()
         self.checkpoint("evaluate")
         ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
-        evaluation = self._evaluate(tables, ledger, now)
+        evaluation = self.evaluate(tables, ledger, now)
         members = tables[settings.sheets.members]
         self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
         report.due = evaluation.due
@@ -465,7 +440,7 @@ class Runner:
             self._heartbeat("write")  # a second read and write: keep the lease
             tables = self.read()
             ledger = self.store.ledger(cohort)
-            evaluation = self._evaluate(tables, ledger, now)
+            evaluation = self.evaluate(tables, ledger, now)
             report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
             if report.plan.empty:
                 return
@@ -555,9 +530,10 @@ class Runner:
         self.store.adopt(cohort, adopted, now)
         return self.store.ledger(cohort)
 
-    def _evaluate(
+    def evaluate(
         self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
     ) -> Evaluation:
+        """The pure run on what `read` returned: timestamps read in the spreadsheet's own zone."""
         names = self.settings.sheets
         return evaluate(
             tables[names.responses],
@@ -567,7 +543,7 @@ class Runner:
             self.settings,
             now,
             reference=self.reference(),
-            time_zone=getattr(self.spreadsheet, "time_zone", None),
+            time_zone=self.spreadsheet.time_zone,
             released=self._withdrawn,
             clock=self.clock(),
         )
@@ -636,8 +612,6 @@ class Runner:
 
     def _purge(self, report: RunReport, now: datetime) -> None:
         """privacy.retention_days: drop old message copies and run records (cheap when idle)."""
-        from pipeline.app.privacy import purge
-
         purged = purge(self.settings, self.store, now)
         for key, value in (("purged_messages", purged.messages), ("purged_runs", purged.runs),
                            ("purged_files", purged.files)):  # fmt: skip
@@ -646,8 +620,6 @@ class Runner:
 
     def _cancel_withdrawn(self, report: RunReport) -> None:
         """Messages still queued for people who withdrew consent are never sent."""
-        from pipeline.app.privacy import cancel_withdrawn
-
         cancelled = cancel_withdrawn(self.settings, self.store, self._withdrawn)
         if cancelled:
             report.counts["emails_cancelled"] = cancelled

@@ -32,6 +32,7 @@ from pipeline.core.errors import ConfigError, LockHeldError
 
 if TYPE_CHECKING:
     from pipeline.adapters.state.store import StateStore
+    from pipeline.app.run import Runner
 
 log = logging.getLogger("diplomates.schedule")
 
@@ -157,7 +158,7 @@ class Scheduler:
     """Runs `Runner(settings).run()` on the schedule; see the module docstring."""
 
     def __init__(
-        self, settings: Settings, *, runner_factory: Callable[[], Any] | None = None
+        self, settings: Settings, *, runner_factory: Callable[[], Runner] | None = None
     ) -> None:
         self.settings = settings
         self.stop = threading.Event()
@@ -169,7 +170,7 @@ class Scheduler:
         self._scheduler: Any = None
         self.outcomes: list[str] = []
 
-    def _runner(self) -> Any:
+    def _runner(self) -> Runner:
         from pipeline.adapters.state.store import StateStore
         from pipeline.app.run import Runner
 
@@ -213,8 +214,8 @@ class Scheduler:
             log.info("run skipped: another run holds the lock", extra={"detail": str(exc)})
             return "skipped"
         except Exception as exc:
-            report = getattr(runner, "report", None)
-            if getattr(report, "outcome", None) != "failed":  # else the runner logged it
+            partial = runner.report if runner is not None else None
+            if partial is None or partial.outcome != "failed":  # else the runner logged it
                 from pipeline.app.run import safe_error
 
                 log.error("scheduled run failed", extra={"error": safe_error(exc)})

@@ -14,7 +14,10 @@ from pipeline.core.model import SheetLayout, WritePlan
 class MemorySpreadsheet:
     """The Spreadsheet port over a dict of tables; counts reads and writes, keeps layouts."""
 
-    def __init__(self, tables: Mapping[str, Table] | None = None) -> None:
+    def __init__(
+        self, tables: Mapping[str, Table] | None = None, time_zone: str | None = None
+    ) -> None:
+        self.time_zone = time_zone  # as Google Sheets reports its own; None: a workbook's
         self.tables: dict[str, Table] = {k: [list(r) for r in v] for k, v in (tables or {}).items()}
         self.layouts: dict[str, SheetLayout] = {}  # the last layout applied to each sheet
         self.reads = 0

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gspread.utils import rowcol_to_a1
+
 from pipeline.core.model import Area, Chart, ColumnLayout, SheetLayout
 
 MARK_KEY = "diplomates.layout"
@@ -93,11 +95,7 @@ def rgb(colour: str) -> dict[str, float]:
 
 
 def _letters(col: int) -> str:
-    letters = ""
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+    return str(rowcol_to_a1(1, col))[:-1]  # the column letters of row 1's cell
 
 
 def _runs(cols: Sequence[int]) -> list[tuple[int, int]]:

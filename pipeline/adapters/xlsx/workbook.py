@@ -22,6 +22,8 @@ class WorkbookChangedError(SheetMovedError):
 
 
 class LocalWorkbook:
+    time_zone: str | None = None  # a workbook file has none: the programme's zone applies
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._read_stamp: int | None = None
