@@ -26,9 +26,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# the fast subset: unit tests and the backend contract on the in-memory and local backends
+# the fast subset: unit tests, and the backend contract on the in-memory and local backends
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit tests/contract -k 'not google'
+	$(BIN)/pytest tests/unit
+	$(BIN)/pytest tests/contract -k 'not google'
 
 test: lint
 	$(BIN)/pytest

@@ -38,7 +38,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from pipeline.adapters.google.spreadsheet import GoogleSpreadsheet, TokenBucket
+from pipeline.adapters.google.http import TokenBucket
+from pipeline.adapters.google.spreadsheet import GoogleSpreadsheet
 from pipeline.adapters.sheets import Table
 from pipeline.adapters.state.store import StateStore
 from pipeline.app.run import Runner

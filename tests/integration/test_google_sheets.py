@@ -11,14 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.google.spreadsheet import (
-    GoogleSpreadsheet,
-    SheetMovedError,
-    TokenBucket,
-    spreadsheet_id,
-)
+from pipeline.adapters.google.auth import spreadsheet_id
+from pipeline.adapters.google.http import TokenBucket
+from pipeline.adapters.google.spreadsheet import GoogleSpreadsheet
 from pipeline.config import SpreadsheetSettings
-from pipeline.core.errors import ConfigError, SheetError
+from pipeline.core.errors import ConfigError, SheetError, SheetMovedError
 from pipeline.core.model import CellWrite, SheetWrite, WritePlan
 from tests.support.google_harness import FakeClock, GoogleSheetsHarness
 from tests.support.sheets_standin import Cell, serial, service_account

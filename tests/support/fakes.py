@@ -9,6 +9,7 @@ from typing import Self
 
 from pipeline.adapters.sheets import Table
 from pipeline.core.model import SheetLayout, WritePlan
+from tests.support.sheets import put
 
 
 class MemorySpreadsheet:
@@ -41,13 +42,7 @@ class MemorySpreadsheet:
             table = self.tables.setdefault(change.sheet, [])
             if change.layout is not None:
                 self.layouts[change.sheet] = change.layout
-            for cell in change.cells:
-                while len(table) < cell.row:
-                    table.append([])
-                row = table[cell.row - 1]
-                while len(row) < cell.col:
-                    row.append("")
-                row[cell.col - 1] = str(cell.value)
+            put(table, change.cells)
 
 
 class RecordingTransport:

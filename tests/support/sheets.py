@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from pipeline.core.model import SheetWrite
+from collections.abc import Iterable
+
+from pipeline.core.model import CellWrite, SheetWrite
 
 
-def apply(table: list[list[str]], change: SheetWrite) -> list[list[str]]:
-    out = [list(r) for r in table]
-    for cell in change.cells:
-        while len(out) < cell.row:
-            out.append([])
-        row = out[cell.row - 1]
+def put(table: list[list[str]], cells: Iterable[CellWrite]) -> None:
+    """Write the cells into `table` in place, growing rows and columns as needed."""
+    for cell in cells:
+        while len(table) < cell.row:
+            table.append([])
+        row = table[cell.row - 1]
         while len(row) < cell.col:
             row.append("")
         row[cell.col - 1] = str(cell.value)
+
+
+def apply(table: list[list[str]], change: SheetWrite) -> list[list[str]]:
+    """A copy of `table` with the change's cells written."""
+    out = [list(r) for r in table]
+    put(out, change.cells)
     return out

@@ -40,7 +40,7 @@ def test_preview_reads_timestamps_in_the_spreadsheets_time_zone(tmp_path: Path) 
         config, spreadsheet=sheet, transport=transport, store=store, clock=lambda: AFTER_CLOSING
     ).run(now=AFTER_CLOSING)
     store.close()
-    sent = [m for m in transport.sent if Template.ACCUSE_RECEPTION.value in str(m["Message-ID"])]
+    sent = [m for m in transport.sent if m["X-CUF-Template"] == Template.ACCUSE_RECEPTION.value]
     assert len(sent) == 1 and "après cette date" in text_of(sent[0])  # the late wording
 
     out = tmp_path / "preview"

@@ -30,7 +30,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pipeline.adapters.google.auth import KEY_ENV, SETUP, load_credentials, spreadsheet_id
 from pipeline.adapters.google.http import (
@@ -72,7 +72,17 @@ METADATA_FIELDS = (
 ENABLE_API_HINT = "Google Cloud console > APIs & Services > Library > Google Sheets API > Enable"
 
 
-__all__ = ["GoogleSpreadsheet", "SheetMovedError", "TokenBucket", "spreadsheet_id"]
+class Tuning(TypedDict, total=False):
+    """What a caller (a test, the bench) may set beyond `[spreadsheet]`: see `GoogleSpreadsheet`."""
+
+    connect_timeout: float | None
+    read_timeout: float | None
+    max_attempts: int | None
+    max_payload_bytes: int | None
+    rate_limiter: TokenBucket | None
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    rng: random.Random | None
 
 
 class GoogleSpreadsheet:
@@ -148,16 +158,10 @@ class GoogleSpreadsheet:
         settings: SpreadsheetSettings,
         *,
         environ: Mapping[str, str] | None = None,
-        connect_timeout: float | None = None,
-        read_timeout: float | None = None,
-        max_attempts: int | None = None,
-        max_payload_bytes: int | None = None,
-        rate_limiter: TokenBucket | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
+        **tuning: Unpack[Tuning],
     ) -> GoogleSpreadsheet:
-        """Build the backend from `[spreadsheet]`: key (id or URL), credentials, api_endpoint.
+        """Build the backend from `[spreadsheet]`: key (id or URL), credentials, api_endpoint;
+        `tuning` goes to the constructor as given.
 
         The key file is `spreadsheet.credentials`, else the file named by
         `GOOGLE_APPLICATION_CREDENTIALS`, else application-default credentials are used. The
@@ -178,14 +182,7 @@ class GoogleSpreadsheet:
             api_endpoint=settings.api_endpoint,
             service_account_email=identity.email,
             credentials_source=identity.source,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_attempts=max_attempts,
-            max_payload_bytes=max_payload_bytes,
-            rate_limiter=rate_limiter,
-            sleep=sleep,
-            clock=clock,
-            rng=rng,
+            **tuning,
         )
 
     # -- the port --
