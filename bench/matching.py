@@ -2,7 +2,7 @@
 
 Two parts:
 
-1. The labelled corpus (`tests/unit/matching_corpus/`): precision of automatic matches (a wrong
+1. The labelled corpus (`tests/support/matching_corpus/`): precision of automatic matches (a wrong
    one is a wrong certificate), recall (answers from a member matched to it), share sent to
    `À vérifier`, accuracy, and the same per category.
 2. A generated run: a member list of 1,000 real collectivités drawn from the official list and
@@ -42,6 +42,8 @@ from pipeline.core.matching import build_index, match_authority  # noqa: E402
 from pipeline.core.model import AuthorityKind, MatchOutcome, Member  # noqa: E402
 from pipeline.core.reference import Place, Reference  # noqa: E402
 from tests.support.matching_corpus.corpus import (  # noqa: E402
+    A_VERIFIER,
+    NON,
     load_answers,
     load_members,
     score,
@@ -76,11 +78,21 @@ def corpus_report() -> None:
         f"{loaded - started:.3f} s, index {indexed - loaded:.3f} s), adhérentes "
         f"{built - indexed:.2f} s, {result.total} réponses {1000 * (done - built):.0f} ms"
     )
-    print(f"  {'catégorie':<16}{'total':>6}{'justes':>8}{'à vérifier':>12}{'à tort':>8}")
+    # "non à tort": answers from a member sent to Non adhérente (the member's élu·e would get
+    # the non_eligible email); "à tort": a member granted to an answer that is not its own.
+    missed: Counter[str] = Counter(
+        r.answer.category
+        for r in result.results
+        if r.answer.expected not in (NON, A_VERIFIER) and r.got == NON
+    )
+    print(
+        f"  {'catégorie':<18}{'total':>6}{'justes':>8}{'à vérifier':>12}{'non à tort':>12}"
+        f"{'à tort':>8}"
+    )
     for category, row in sorted(result.by_category().items()):
         print(
-            f"  {category:<16}{row['total']:>6}{row['justes']:>8}{row['à vérifier']:>12}"
-            f"{row['adhérente à tort']:>8}"
+            f"  {category:<18}{row['total']:>6}{row['justes']:>8}{row['à vérifier']:>12}"
+            f"{missed[category]:>12}{row['adhérente à tort']:>8}"
         )
     for r in result.mistakes():
         print(
@@ -164,7 +176,7 @@ def generated(
     reference: Reference, members: int, answers: int, seed: int
 ) -> tuple[list[Member], list[Typed]]:
     rng = random.Random(seed)
-    places = list(reference.places)
+    places = [p for p in reference.places if not p.successor]  # collectivités of their own
     communes = [p for p in places if p.key.startswith("COM:")]
     by_size = sorted(communes, key=lambda p: -p.population)
     epcis = [p for p in places if p.key.startswith("EPCI:")]
@@ -343,6 +355,8 @@ def traps(reference: Reference, member_list: list[Member], seed: int) -> list[Ty
     typed = []
     for i in sorted(found - member_places):
         place = places[i]
+        if place.successor:
+            continue  # a part or former name of a collectivité, not one of its own
         text, kind = _written(rng, place)
         department = rng.choice(place.departments) if place.departments else None
         if rng.random() < 0.33:

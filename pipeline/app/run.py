@@ -423,6 +423,7 @@ class Runner:
             self.checkpoint("queue")
             self._queue(evaluation, now)
             self._cancel_withdrawn(report)
+            self._preflight(now)
             self._deliver(report, now)
             self.checkpoint("plan")
             ledger = self.store.ledger(cohort)
@@ -623,6 +624,18 @@ class Runner:
         cancelled = cancel_withdrawn(self.settings, self.store, self._withdrawn)
         if cancelled:
             report.counts["emails_cancelled"] = cancelled
+
+    def _preflight(self, now: datetime) -> None:
+        """Emails leave before the sheets are written: when some are due, the adapters first
+        check what they cheaply can (the workbook: editors' lock files, its folder, openpyxl can
+        load it; the outbox folder takes files), so a write that cannot succeed stops the run
+        before anything is sent. Google Sheets and SMTP have no such cheap check."""
+        if not self.store.due(self.settings.cohort.name, now, limit=1, with_raw=False):
+            return
+        for part in (self.spreadsheet, self.transport):
+            check = getattr(part, "preflight", None)
+            if callable(check):
+                check()
 
     def _deliver(self, report: RunReport, now: datetime) -> None:
         """Send what is due, oldest first, within email.max_per_day / max_per_minute.

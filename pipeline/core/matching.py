@@ -10,7 +10,13 @@ strings. The evidence, in decreasing strength:
    St-Étienne", "Saint-Étienne", "ville de saint etienne");
 3. `alias`: the answer is one of the member's `Autres noms` (the staff's fix);
 4. `approché 92 %`: a typo of a member's name, only when no real collectivité is as close;
-   `nom abrégé`: the start of a name, the only one so in the département given ("Ivry", 94).
+   `nom abrégé`: the start of a name, the only one so in the département given ("Ivry", 94);
+   `nom d'usage`: a longer usual name ("Hyères-les-Palmiers"), the département given.
+
+A part or a former name of a member's collectivité is that member: `arrondissement de Paris`
+("Mairie du 9e", 75), `secteur de Marseille`, `ancienne région` ("Région Picardie"), `ancien
+EPCI` ("Brest Métropole Océane"); a number several towns have, a quartier written with its
+commune, or a former name reached only through the type picked go to `À vérifier`.
 
 The type picked in the form narrows the candidates; when the name alone is beyond doubt and the
 type is not one of the real confusions (a commune and its eponymous intercommunalité, a bare
@@ -41,6 +47,7 @@ from pipeline.core.reference import (
     STOPWORDS,
     Hint,
     ParsedName,
+    PartQuery,
     Place,
     Reading,
     Reference,
@@ -48,6 +55,7 @@ from pipeline.core.reference import (
     compatible,
     name_tokens,
     parse_authority,
+    parse_part,
 )
 from pipeline.core.text import fold
 
@@ -243,6 +251,13 @@ def _resolve_member(member: Member, ref: ReferenceIndex) -> Resolution:
     if it designates one collectivité alone ("Métropole de Lyon" typed as a Commune); otherwise
     the line stays unclear and every answer that may be it goes to `À vérifier`.
     """
+    resolution = _resolve_member_places(member, ref)
+    # A member line written with a former name ("Région Aquitaine") is the current place.
+    places = tuple(dict.fromkeys(ref.current(p) for p in resolution.places))
+    return Resolution(places, resolution.how) if places != resolution.places else resolution
+
+
+def _resolve_member_places(member: Member, ref: ReferenceIndex) -> Resolution:
     siren = re.sub(r"\D", "", member.siren)
     by_code = ref.by_siren.get(siren) if len(siren) == 9 else None
     parsed = parse_authority(member.name)
@@ -522,6 +537,8 @@ def _approximate(
             distance = int(OSA.distance(query, key))
             if distance > _allowed_edits(min(len(query), len(key))):
                 continue
+            if not _each_word_alike(query, key):
+                continue  # "Nantes France" is not a typo of "Hauts-de-France"
             near = _Near(pos, distance, ratio, target)
             old = nearest.get(target)
             if old is None or (distance, -ratio) < (old.distance, -old.ratio):
@@ -563,6 +580,18 @@ def _approximate(
     return _Approximation(best, not rivals, tuple(rivals[:4]), ranked_suggestions)
 
 
+def _each_word_alike(query: str, key: str) -> bool:
+    """Word by word, each typed word at most one edit beyond the typos allowed for its own
+    length ("Loire-Atlantic"): the edits of a long name are not all spent on one short word
+    ("Nantes France" is not "Hauts-de-France")."""
+    if " " not in query:
+        return True
+    return all(
+        OSA.distance(a, b) <= _allowed_edits(min(len(a), len(b))) + 1
+        for a, b in zip(query.split(" "), key.split(" "), strict=True)
+    )
+
+
 def _same_member(ix: MemberIndex, a: _Near, b: _Near) -> bool:
     return ix.members[a.member].active == ix.members[b.member].active and a.target == b.target
 
@@ -583,7 +612,10 @@ def match_authority(
     key = (authority.strip(), kind, department)
     verdict = index.cache.get(key)
     if verdict is None:
-        verdict = _decide(index, parse_authority(authority), kind, department)
+        part = parse_part(authority, index.ref.part_towns) if index.reference.places else None
+        verdict = (part and _by_part(index, part, kind, department)) or _decide(
+            index, parse_authority(authority), kind, department
+        )
         index.cache[key] = verdict
     typed = " ".join(authority.split())
     return Match(
@@ -609,6 +641,9 @@ def _decide(
     kept = _keep(found, lambda p: _fits(ref.place(p), kind, deps, parsed))
     aliases = _alias_hits(ix, parsed, kind, deps)
 
+    if len({ref.current(p) for p in kept}) == 1 and len(kept) > 1:
+        # a former name and the current name of one place: the current one
+        kept = [p for p in kept if ref.successor(p) is None] or kept[:1]
     if len(kept) == 1:
         return _one_place(ix, parsed, kept[0], found, aliases, kind)
     if kept:
@@ -619,12 +654,22 @@ def _decide(
         return _by_alias(ix, aliases)
     if found:
         return _contradiction(ix, parsed, found, kind, deps)
-    if parsed.fallback is not None and (
-        _places_for(parsed.fallback, ref, kind, department)
-        or _alias_hits(ix, parsed.fallback, kind, deps)
-        or _direct_name_hits(ix, parsed.fallback)
+    if (
+        parsed.fallback is not None
+        and not _LOCALITY_WORDS & set(name_tokens(parsed.tail))
+        and (
+            _places_for(parsed.fallback, ref, kind, department)
+            or _alias_hits(ix, parsed.fallback, kind, deps)
+            or _direct_name_hits(ix, parsed.fallback)
+        )
     ):
-        return _decide(ix, parsed.fallback, kind, department)
+        if not _names_a_place(parsed.tail, ref) or (
+            parsed.after_comma and _names_a_region(parsed.tail, ref)
+        ):  # "Finistère - Penn-ar-Bed"; "Rennes, Bretagne" says where Rennes is
+            return _decide(ix, parsed.fallback, kind, department)
+        two = _two_names(ix, parsed.fallback, parse_authority(parsed.tail), kind, department)
+        if two is not None:
+            return two
     by_number = _members_by_department_number(ix, parsed, kind)
     if by_number:
         return _Verdict(MatchOutcome.MATCHED, ix.members[by_number[0]], "code")
@@ -639,6 +684,50 @@ def _decide(
             explanation=f"{_TYPED} ne nomme pas de collectivité.",
         )
     return _unknown_name(ix, parsed, kind, deps)
+
+
+def _two_names(
+    ix: MemberIndex,
+    first: ParsedName,
+    second: ParsedName,
+    kind: AuthorityKind | None,
+    department: str | None,
+) -> _Verdict | None:
+    """Two collectivités written as one answer ("Mairie de Nantes / Nantes Métropole"): to
+    check when either is a member, else None."""
+    verdicts = [_decide(ix, p, kind, department) for p in (first, second)]
+    rows = list(
+        dict.fromkeys(
+            v.member.row for v in verdicts if v.outcome is MatchOutcome.MATCHED and v.member
+        )
+    )
+    if not rows:
+        return None
+    positions = [next(i for i, m in enumerate(ix.members) if m.row == r) for r in rows]
+    return _Verdict(
+        MatchOutcome.AMBIGUOUS,
+        candidates=tuple(_describe_member(ix, p) for p in positions),
+        explanation=(
+            f"{_TYPED} nomme deux collectivités ; "
+            + (
+                f"{_join((_member_ref(ix.members[p]) for p in positions), 'et')} : laquelle ?"
+                if len(positions) > 1
+                else f"l'une est {_member_ref(ix.members[positions[0]])} : est-ce elle ?"
+            )
+        ),
+    )
+
+
+def _names_a_region(text: str, ref: ReferenceIndex) -> bool:
+    """Whether a name after a comma is a région, said as where the first one is."""
+    found = _places_for(parse_authority(text), ref, None, None)
+    return any(ref.place(p).key.startswith("REG:") for p in found)
+
+
+def _names_a_place(text: str, ref: ReferenceIndex) -> bool:
+    """Whether a second name given after the first ("Lyon - Villeurbanne") is a real
+    collectivité: then the first alone is not the answer."""
+    return bool(text) and bool(_places_for(parse_authority(text), ref, None, None))
 
 
 def _members_by_department_number(
@@ -676,6 +765,8 @@ def _one_place(
     aliases: list[int],
     kind: AuthorityKind | None,
 ) -> _Verdict:
+    if ix.ref.successor(place) is not None:
+        return _former_place(ix, place, found[place], aliases)
     active = ix.active_at.get(place, ())
     if active:
         member = ix.members[active[0]]
@@ -733,6 +824,162 @@ def _one_place(
             ),
         )
     return _Verdict(MatchOutcome.NONE, explanation=_not_member_note(ix, place, central))
+
+
+def _former_place(ix: MemberIndex, place: int, how: str, aliases: list[int]) -> _Verdict:
+    """The answer names a part or a former collectivité: it is the current place's."""
+    now = ix.ref.current(place)
+    what = _describe_place(ix, place, mark=False)
+    active = ix.active_at.get(now, ())
+    others = [a for a in aliases if ix.members[a].active and ix.resolutions[a].place != now]
+    if active and others:  # staff gave this name to another member too
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=(
+                _describe_place(ix, place),
+                *(_describe_member(ix, a) for a in others),
+            ),
+            explanation=(
+                f"{_TYPED} désigne {what}, mais c'est aussi un autre nom de "
+                f"{_join(_member_ref(ix.members[a]) for a in others)} (Autres noms)."
+            ),
+        )
+    if active and how != "type":
+        return _Verdict(MatchOutcome.MATCHED, ix.members[active[0]], _former_method(ix, place))
+    if aliases:
+        return _by_alias(ix, aliases)
+    maybe = [m for m in ix.possible_at.get(now, ()) if ix.members[m].active]
+    if active or maybe:
+        # only the type picked in the form led to it ("Cherbourg" + Intercommunalité), or the
+        # member line fits several collectivités
+        shown = [*active, *maybe]
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_member(ix, m) for m in shown),
+            explanation=(
+                f"{_TYPED} : avec le type indiqué, il s'agirait de {what} ; vérifiez qu'il "
+                f"s'agit bien de {_join((_member_ref(ix.members[m]) for m in shown), 'ou')}."
+            ),
+        )
+    lapsed = ix.lapsed_at.get(now, ())
+    if lapsed:
+        return _Verdict(
+            MatchOutcome.NONE,
+            explanation=(
+                f"{_TYPED} : {what} ; l'adhésion de {_member_ref(ix.members[lapsed[0]])} "
+                "est résiliée."
+            ),
+        )
+    return _Verdict(
+        MatchOutcome.NONE,
+        explanation=f"{_TYPED} : {what}, qui n'est pas dans la liste des adhérentes.",
+    )
+
+
+def _former_method(ix: MemberIndex, place: int) -> str:
+    """How staff read the match: `arrondissement de Paris`, `ancienne région`, `ancien EPCI`."""
+    p = ix.ref.place(place)
+    kind = p.key.partition(":")[0]
+    if kind in ("ARM", "SRM"):
+        part = "secteur" if "secteur" in name_tokens(p.name) else "arrondissement"
+        return f"{part} de {ix.ref.place(ix.ref.current(place)).name}"
+    if kind == "AREG":
+        return "ancienne région"
+    return "ancien EPCI"
+
+
+def _by_part(
+    ix: MemberIndex, part: PartQuery, kind: AuthorityKind | None, department: str | None
+) -> _Verdict | None:
+    """A numbered part of a commune ("Mairie du 9e", "Lyon 3e", "Paris Centre"): the commune.
+
+    None when no commune with such parts fits (the answer is then read as any other): the town
+    named must be one divided so, each number one of its parts, the département (form or text)
+    its own; a bare number only with the town's name, and never the town's own département
+    ("Marseille 13" is Marseille in the Bouches-du-Rhône).
+    """
+    deps = {d for d in (department, *part.departments) if d}
+    fitting: list[int] = []
+    named: list[int] = []  # the town named, whatever the number ("Lyon 12e": Lyon has nine)
+    for city, parts in ix.ref.city_parts.items():
+        place = ix.ref.place(city)
+        if part.city and part.city != parts.name:
+            continue
+        if part.city and part.explicit:
+            named.append(city)
+        if part.word == "centre":
+            fits = parts.centre
+        elif part.word == "secteur":
+            fits = part.numbers <= parts.sectors
+        else:
+            fits = part.numbers <= parts.arrondissements
+        if not fits or not deps <= set(place.departments):
+            continue
+        if not part.explicit and any(f"{n:02d}" in place.departments for n in part.numbers):
+            continue
+        fitting.append(city)
+    if not fitting:
+        named = [c for c in named if _has_member(ix, c)]
+        if not named:
+            return None
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_place(ix, c) for c in named),
+            explanation=(
+                f"{_TYPED} : {_join((_describe_place(ix, c) for c in named), 'ou')} n'a pas "
+                "d'arrondissement ou de secteur de ce numéro, ou le département indiqué "
+                "diffère. Vérifiez."
+            ),
+        )
+    kind = None if kind is AuthorityKind.AUTRE else kind
+    with_member = [c for c in fitting if _has_member(ix, c)]
+    if kind is not None and not any(compatible(ix.ref.place(c), kind, None) for c in fitting):
+        if not with_member:
+            return None
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_place(ix, c) for c in with_member),
+            explanation=(
+                f"{_TYPED} : une mairie d'arrondissement de "
+                f"{_join((ix.ref.place(c).name for c in with_member), 'ou')}, mais le type "
+                f"indiqué est « {kind.value} »."
+            ),
+        )
+    label = "secteur" if part.word == "secteur" else "arrondissement"
+    if len(fitting) == 1:
+        city = fitting[0]
+        method = f"{label} de {ix.ref.place(city).name}"
+        active = ix.active_at.get(city, ())
+        if active:
+            return _Verdict(MatchOutcome.MATCHED, ix.members[active[0]], method)
+        maybe = [m for m in ix.possible_at.get(city, ()) if ix.members[m].active]
+        if maybe:  # a member line that fits several collectivités, this commune among them
+            return _Verdict(
+                MatchOutcome.AMBIGUOUS,
+                candidates=tuple(_describe_member(ix, m) for m in maybe),
+                explanation=(
+                    f"{_TYPED} : {method}, qui pourrait être "
+                    f"{_join(_member_ref(ix.members[m]) for m in maybe)}."
+                ),
+            )
+        note = _not_member_note(ix, city, None)  # "« … » : Marseille (13), qui n'est pas …"
+        return _Verdict(
+            MatchOutcome.NONE, explanation=note.replace(_TYPED, f"{_TYPED} ({method})", 1)
+        )
+    names = _join((ix.ref.place(c).name for c in fitting), "ou")
+    if with_member:
+        return _Verdict(
+            MatchOutcome.AMBIGUOUS,
+            candidates=tuple(_describe_place(ix, c) for c in fitting),
+            explanation=(
+                f"{_TYPED} : {label} de {names} ? La commune n'est pas indiquée "
+                f"({_join((_describe_place(ix, c) for c in with_member), 'et')})."
+            ),
+        )
+    return _Verdict(
+        MatchOutcome.NONE,
+        explanation=f"{_TYPED} : {label} de {names} ; aucune n'est adhérente.",
+    )
 
 
 def _not_member_note(ix: MemberIndex, place: int, central: int | None) -> str:
@@ -1006,7 +1253,11 @@ def _unknown_name(
                 + " ?"
             ),
         )
-    verdict = _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} :")
+    verdict = (
+        _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} :")
+        or _usual_name_verdict(ix, parsed, kind, deps)
+        or _locality_verdict(ix, parsed, kind, deps)
+    )
     if verdict is not None:
         return verdict
     if near.suggestions:
@@ -1022,6 +1273,107 @@ def _unknown_name(
     return _Verdict(
         MatchOutcome.NONE,
         explanation=f"{_TYPED} ne correspond à aucune adhérente.",
+    )
+
+
+# Words that join a commune's name to what a longer usual name adds: "Valence-sur-Rhône",
+# "Chaumont-en-Bassigny", "Hyères-les-Palmiers", "Le Havre-de-Grâce".
+_JOINS = frozenset({"sur", "sous", "en", "les", "lez", "la", "le", "de", "du", "des", "d", "l"})
+
+
+def _usual_name_verdict(
+    ix: MemberIndex, parsed: ParsedName, kind: AuthorityKind | None, deps: Sequence[str]
+) -> _Verdict | None:
+    """A longer or older usual name of a member commune, which the COG does not carry: the
+    official name followed by "-sur-…", "-en-…", "-les-…" ("Hyères-les-Palmiers"). The whole
+    name is no real collectivité (else it would have been found), nor a typo of one
+    ("Rennes-le-Chââteau" is Rennes-le-Château, not Rennes). Matched when the département is
+    given and one commune only bears the shorter name there; to check without a département
+    (a locality elsewhere may bear the longer name); None when no member bears it."""
+    if kind not in (None, AuthorityKind.COMMUNE):
+        return None
+    ref = ix.ref
+    for reading in _core_readings(parsed):
+        if reading.hint not in (None, Hint.COMMUNE):
+            continue
+        tokens = reading.tokens
+        for cut in range(len(tokens) - 2, 0, -1):
+            if tokens[cut] not in _JOINS or tokens[cut + 1] in STOPWORDS:
+                continue
+            base = Reading(Hint.COMMUNE, tokens[:cut])
+            if len(base.loose) < 4:
+                continue
+            official, _ = ref.lookup(Hint.COMMUNE, base)
+            fitting = [p for p in official if _fits(ref.place(p), None, deps, parsed)]
+            if not fitting:
+                continue
+            members = [p for p in fitting if _has_member(ix, p)]
+            edits = _allowed_edits(len(reading.loose))
+            if not members or _reference_near(ref, reading.loose, deps, edits, reading.hint):
+                return None
+            if deps and len(fitting) == 1 and fitting[0] in ix.active_at:
+                member = ix.members[ix.active_at[fitting[0]][0]]
+                return _Verdict(MatchOutcome.MATCHED, member, "nom d'usage")
+            shown = members + [p for p in fitting if p not in members][:3]
+            return _Verdict(
+                MatchOutcome.AMBIGUOUS,
+                candidates=tuple(_describe_place(ix, p) for p in shown),
+                explanation=(
+                    f"{_TYPED} n'est pas un nom officiel ; nom d'usage de "
+                    f"{_join((_describe_place(ix, p) for p in shown), 'ou')} ?"
+                    + ("" if deps else " Le département n'est pas indiqué.")
+                ),
+            )
+    return None
+
+
+# Words that say the answer is a part of a commune without a council of its own.
+_LOCALITY_WORDS = frozenset({"quartier", "quartiers", "hameau", "lieu", "lieudit", "village"})
+
+
+def _locality_verdict(
+    ix: MemberIndex, parsed: ParsedName, kind: AuthorityKind | None, deps: Sequence[str]
+) -> _Verdict | None:
+    """A quartier, hameau or lieu-dit written with its commune ("Quartier de Bellevue,
+    Nantes"): when a member commune is named in it, to check with that candidate (the
+    quartier's name may be a commune elsewhere, so never matched outright). Without any
+    commune named, the département given must have one member commune only ("Quartier
+    Montmartre", 75): to check with it."""
+    words = parsed.literal.tokens + name_tokens(parsed.extra)
+    if not _LOCALITY_WORDS & set(words) or kind not in (None, AuthorityKind.COMMUNE):
+        return None
+    ref = ix.ref
+    found: dict[int, None] = {}
+    named = False  # some real commune of the département is named in the answer
+    for size in (4, 3, 2, 1):
+        for start in range(len(words) - size + 1):
+            part = words[start : start + size]
+            if part[0] in STOPWORDS or part[-1] in STOPWORDS or _LOCALITY_WORDS & set(part):
+                continue
+            official, _ = ref.lookup(Hint.COMMUNE, Reading(Hint.COMMUNE, part))
+            for p in official:
+                if _fits(ref.place(p), None, deps, parsed):
+                    named = True
+                    if p in ix.active_at:
+                        found.setdefault(p, None)
+    if not found and deps and not named:
+        in_department = [
+            p
+            for p in ix.active_at
+            if ref.place(p).kind is AuthorityKind.COMMUNE
+            and _fits(ref.place(p), None, deps, parsed)
+        ]
+        if len(in_department) == 1:
+            found[in_department[0]] = None
+    if not found:
+        return None
+    return _Verdict(
+        MatchOutcome.AMBIGUOUS,
+        candidates=tuple(_describe_place(ix, p) for p in found),
+        explanation=(
+            f"{_TYPED} : un quartier ou un lieu-dit de "
+            f"{_join((_describe_place(ix, p) for p in found), 'ou')} ?"
+        ),
     )
 
 
@@ -1162,6 +1514,7 @@ def _only_place_starting_so(
 
 
 def _has_member(ix: MemberIndex, place: int) -> bool:
+    place = ix.ref.current(place)
     if place in ix.active_at:
         return True
     return any(ix.members[m].active for m in ix.possible_at.get(place, ()))
@@ -1216,6 +1569,16 @@ def _mark(ix: MemberIndex, place: int) -> str:
 def _describe_place(ix: MemberIndex, place: int, *, mark: bool = True) -> str:
     p = ix.ref.place(place)
     deps = ", ".join(p.departments[:3]) + ("…" if len(p.departments) > 3 else "")
+    now = ix.ref.current(place)
+    if now != place:  # a part or a former collectivité: what it is today
+        label = {"AREG": "ancienne région", "AEPCI": "ancien EPCI"}.get(
+            p.key.partition(":")[0], "arrondissement"
+        )
+        text = f"{p.name} ({label}, aujourd'hui {ix.ref.place(now).name})"
+        if label == "arrondissement":
+            text = f"{p.name} ({deps})"
+        suffix = _mark(ix, now) if mark else ""
+        return text[:-1] + ", " + suffix.strip(" ()") + ")" if suffix else text
     if p.key.startswith("REG:") or (p.kind is AuthorityKind.REGION):
         text = f"{p.name} (région)"
     elif p.kind is AuthorityKind.DEPARTEMENT:

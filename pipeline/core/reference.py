@@ -33,6 +33,12 @@ class Place:
     `key` is stable and unique (`COM:29019`, `EPCI:242900314`, `DEP:29`, `REG:53`); `kinds` are
     the form's types a person of this collectivité can pick (Paris is a commune and a département);
     `names` are official names, `aliases` former names (communes déléguées) and usual nicknames.
+
+    A place with a `successor` is no collectivité of its own today but a part or a former name of
+    the place whose key it gives: a municipal arrondissement or sector of Paris, Lyon or
+    Marseille (`ARM:75109`, `SRM:13055SR01`), a région before 2016 (`AREG:22`), an EPCI merged
+    or renamed (`AEPCI:…`). Its names are looked up like former names (never before a current
+    official name) and never approximately.
     """
 
     key: str
@@ -45,6 +51,7 @@ class Place:
     names: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     epci: str = ""  # for a commune: the key of its EPCI
+    successor: str = ""  # for a part or former collectivité: the key of the current place
 
     @property
     def kind(self) -> AuthorityKind:
@@ -64,6 +71,7 @@ class PlaceColumns(NamedTuple):
     other_names: tuple[tuple[str, ...], ...]  # `Place.names`
     aliases: tuple[tuple[str, ...], ...]
     epcis: tuple[str, ...]
+    successors: tuple[str, ...]
 
 
 class PlaceTable(Sequence[Place]):
@@ -98,6 +106,7 @@ class PlaceTable(Sequence[Place]):
                 tuple(p.names for p in made),
                 tuple(p.aliases for p in made),
                 tuple(p.epci for p in made),
+                tuple(p.successor for p in made),
             )
         )
         table._made[:] = made
@@ -129,6 +138,7 @@ class PlaceTable(Sequence[Place]):
                 names=c.other_names[i],
                 aliases=c.aliases[i],
                 epci=c.epcis[i],
+                successor=c.successors[i],
             )
         return place
 
@@ -321,6 +331,10 @@ _PREFIXES = sorted(
         "region",
         "cr",
         "collectivite regionale",
+        # overseas collectivités: all of them are régions (Martinique, Guyane, Saint-Martin…)
+        "collectivite territoriale unique",
+        "collectivite territoriale",
+        "conseil territorial",
         "conseiller regional",
         "conseillere regionale",
     ),
@@ -367,6 +381,9 @@ class ParsedName:
     # "Saint-Denis de La Réunion": the same name read as "Saint-Denis" in 974, to try when the
     # whole name designates nothing ("Saint-Laurent-du-Var" is a commune, not Saint-Laurent, 83).
     fallback: ParsedName | None = None
+    extra: str = ""  # a parenthesis said again and left out: "(C2A)", "(Rennes)"
+    tail: str = ""  # when `fallback` is the name before a second one: that second name
+    after_comma: bool = False  # the second name follows a comma: maybe where ("Rennes, Bretagne")
 
     @property
     def literal(self) -> Reading:
@@ -494,10 +511,28 @@ def _split_department(text: str) -> tuple[str, str]:
     if found is None:
         return text, ""
     tail = found.group("paren") or found.group("comma") or found.group("dash") or ""
-    code = department_code(tail)
+    code = department_code(tail) or department_code(_ISLAND_OF.sub("", tail))
     if code is None:
         return text, ""
     return found.group("name"), code
+
+
+# "île de la Réunion", "l'île de Mayotte": the island's name is the département's.
+_ISLAND_OF = re.compile(
+    r"^\s*(?:l['’]\s*)?[îi]les?\s+(?:de\s+la|de\s+l['’]|de|d['’]|du|des)\s*", re.I
+)
+
+# Two designators sharing one name: "Ville et Eurométropole de Strasbourg".
+_JOINT = re.compile(
+    r"^(?P<first>[^\s,/]+)\s+et\s+(?P<second>[^,/]+?)\s+"
+    r"(?P<link>de\s+la|de\s+l['’]|de|du|des|d['’])\s*(?P<name>\S.*)$",
+    re.IGNORECASE,
+)
+
+# A second name after a spaced dash, a slash or a comma: "Finistère - Penn-ar-Bed",
+# "Collectivité de Corse - Cullettività di Corsica". The first part is tried when the whole
+# names nothing, and only when the rest names no real collectivité (see `ParsedName.tail`).
+_SECOND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s*(?:\s[-–]\s|(?P<comma>,)|/)\s*(?P<tail>\S.*)$")
 
 
 _IN_DEPARTMENT = re.compile(
@@ -514,21 +549,37 @@ def _trailing_department(text: str) -> tuple[str, str] | None:
     return (found.group("name"), code) if code else None
 
 
-def parse_authority(text: str) -> ParsedName:
+def _strip_island(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The name after "l'île de" / "île de la" ("île de La Réunion" -> la reunion), or ()."""
+    rest = tokens[1:] if tokens[:1] in (("l",), ("la",)) else tokens
+    if len(rest) < 3 or rest[0] not in ("ile", "iles") or rest[1] not in _LINKS:
+        return ()
+    return rest[2:]
+
+
+# "ex-Région Midi-Pyrénées", "ancienne Communauté urbaine de Cherbourg": a former name follows.
+_FORMER_LEAD = frozenset({"ex", "ancienne", "ancien", "anciennement"})
+
+
+def parse_authority(text: str, split: bool = True) -> ParsedName:
     """Read a typed collectivité: the literal words, then the name behind any designator.
 
     `Mairie de Lyon` -> literal `mairie lyon`, then `lyon` as a commune; `Bordeaux Métropole` ->
     literal, then `bordeaux` as an intercommunalité; `CD 29` -> département 29. Readings go from
     the least to the most stripped, and the first one that names a real collectivité wins, so
-    real names that contain such a word ("Ville-d'Avray", "Puget-Ville") still resolve.
+    real names that contain such a word ("Ville-d'Avray", "Puget-Ville") still resolve. A
+    département written after the name is split off unless `split` is false; the whole text
+    is then the fallback ("Région Nord - Pas de Calais" is no Région Nord in the 62).
     """
     departments: list[str] = []
-    text, where = _split_department(text)
+    whole = text
+    text, where = _split_department(text) if split else (text, "")
     if where:
         departments.append(where)
     extra = _EXTRA.match(text)
     if extra is not None:  # "CA de l'Albigeois (C2A)", "Lyon (Rhône-Alpes)": said again
         text = extra.group("name")
+    said_again = extra.group("extra") if extra is not None else ""
     words = name_tokens(text)
     name: list[str] = []
     siren = insee = ""
@@ -547,6 +598,8 @@ def parse_authority(text: str) -> ParsedName:
         name.append(word)
     if siren or insee or departments:
         name = [w for w in name if w not in _CODE_WORDS]
+    if len(name) > 1 and name[0] in _FORMER_LEAD:
+        name = name[1:]
     tokens = tuple(name)
     readings = [Reading(None, tokens)]
     start, end = 0, len(tokens)
@@ -565,10 +618,36 @@ def parse_authority(text: str) -> ParsedName:
         hint = suffix[0]
         end = start + len(suffix[1])
         readings.append(Reading(hint, tokens[start:end]))
-    fallback = None
-    trailing = _trailing_department(text)
+    island = _strip_island(tokens[start:end])
+    if island:  # "Conseil départemental de l'île de La Réunion": La Réunion
+        readings.append(Reading(hint, island))
+    fallback = parse_authority(whole, split=False) if where else None
+    tail = ""
+    second = _SECOND_NAME.match(text) if fallback is None else None
+    joint = _JOINT.match(text.strip()) if fallback is None and second is None else None
+    if joint is not None:  # "Ville et Eurométropole de Strasbourg": both, each with the name
+        shared = f"{joint.group('link')} {joint.group('name')}"
+        head = parse_authority(f"{joint.group('first')} {shared}")
+        tail = f"{joint.group('second')} {shared}"
+        fallback = ParsedName(
+            head.readings, tuple(departments), head.siren, head.insee, head.prefixed
+        )
+    after_comma = False
+    if second is not None:
+        head = parse_authority(second.group("name"))
+        tail = second.group("tail")
+        after_comma = second.group("comma") is not None
+        fallback = ParsedName(
+            head.readings,
+            tuple(dict.fromkeys((*departments, *head.departments))),
+            head.siren,
+            head.insee,
+            head.prefixed,
+        )
+    trailing = _trailing_department(text) if not tail else None
     if trailing is not None:
         shorter = parse_authority(trailing[0])
+        tail = ""
         fallback = ParsedName(
             shorter.readings,
             tuple(dict.fromkeys((*departments, *shorter.departments, trailing[1]))),
@@ -577,8 +656,182 @@ def parse_authority(text: str) -> ParsedName:
             shorter.prefixed,
         )
     return ParsedName(
-        tuple(readings), tuple(departments), siren, insee, prefix is not None, fallback
+        tuple(readings),
+        tuple(departments),
+        siren,
+        insee,
+        prefix is not None,
+        fallback,
+        said_again,
+        tail,
+        after_comma and bool(tail),
     )
+
+
+# --- Municipal arrondissements and sectors ------------------------------------------------------
+
+
+class CityParts(NamedTuple):
+    """The numbered parts of a commune divided into municipal arrondissements or sectors."""
+
+    name: str  # the commune's loose name key: "paris"
+    arrondissements: frozenset[int]
+    sectors: frozenset[int]
+    centre: bool  # "Paris Centre", the sector of the first four arrondissements
+
+
+@dataclass(frozen=True, slots=True)
+class PartQuery:
+    """An answer that names a numbered part of a commune: "Mairie du 9e", "Lyon 3e",
+    "mairie des 1er et 7e arrondissements", "Marseille 7e secteur", "Paris Centre".
+
+    `city` holds the words left once numbers and designators are out ("paris", or none);
+    `explicit` is true when an ordinal form ("9e", "IXe", "troisième") or the word
+    arrondissement/secteur says it is a part, not a département number ("Lyon 7").
+    """
+
+    city: str
+    numbers: frozenset[int]
+    word: str  # "arrondissement", "secteur", "centre" or ""
+    explicit: bool
+    departments: tuple[str, ...] = ()
+
+
+_ORDINAL = re.compile(r"^(\d{1,2})(er|ere|e|eme|em|ieme|me|nd|nde)?$")
+_ROMAN = re.compile(r"^([ivx]{1,5})(er|e|eme|ieme)$")
+_ROMAN_VALUES = {"i": 1, "v": 5, "x": 10}
+_ORDINAL_WORDS = {
+    w: n
+    for n, w in enumerate(
+        (
+            "premier deuxieme troisieme quatrieme cinquieme sixieme septieme huitieme neuvieme "
+            "dixieme onzieme douzieme treizieme quatorzieme quinzieme seizieme"
+        ).split(),
+        start=1,
+    )
+} | {"premiere": 1, "second": 2, "seconde": 2, "vingtieme": 20}
+_TENS_ORDINALS = {"septieme": 17, "huitieme": 18, "neuvieme": 19}  # after "dix"
+# A quick look before reading the words: an ordinal (in figures, words or roman numerals) or a
+# part word; else a bare number of one or two figures, which counts only with a town's name.
+_PART_HINT = re.compile(
+    r"\d\s*(?:er|e|eme|em|ieme|me|nd|nde)\b|\barr|\bardt\b|\bsect|\bcentre\b|ieme\b"
+    r"|\bpremi|\bsecond|\b[ivx]{1,5}(?:e|er|eme)\b"
+)
+_SHORT_NUMBER = re.compile(r"(?<!\d)\d{1,2}(?!\d)")
+_ORDINAL_SUFFIXES = frozenset({"er", "ere", "e", "eme", "em", "ieme", "me"})
+_PART_WORDS = {
+    "arrondissement": "arrondissement",
+    "arrondissements": "arrondissement",
+    "arr": "arrondissement",
+    "arrt": "arrondissement",
+    "arrdt": "arrondissement",
+    "ardt": "arrondissement",
+    "arrond": "arrondissement",
+    "secteur": "secteur",
+    "secteurs": "secteur",
+    "centre": "centre",
+}
+_PART_FILLERS = STOPWORDS | {
+    "mairie",
+    "mairies",
+    "ville",
+    "commune",
+    "hotel",
+    "annexe",
+    "conseil",
+    "conseiller",
+    "conseillere",
+    "municipal",
+    "municipale",
+    "maire",
+    "adjoint",
+    "adjointe",
+    "n",
+    "no",
+    "numero",
+    "ou",
+}
+
+
+def _roman(word: str) -> int | None:
+    """A roman numeral's value (1 to 39), None when the letters are not one in canonical form."""
+    total, last = 0, 0
+    for letter in reversed(word):
+        value = _ROMAN_VALUES[letter]
+        total += -value if value < last else value
+        last = max(last, value)
+    canonical = (
+        "x" * (total // 10)
+        + ("", "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix")[total % 10]
+    )
+    return total if 0 < total < 40 and canonical == word else None
+
+
+def _ordinal_number(word: str) -> int | None:
+    """The number of "9e", "1er", "9" (in an official part name)."""
+    found = _ORDINAL.match(word)
+    return int(found.group(1)) if found else None
+
+
+def parse_part(text: str, towns: Iterable[str] | None = None) -> PartQuery | None:
+    """Read an answer as a numbered part of a commune, or None when it names no number (or
+    "centre") with only designators and a town's name around it.
+
+    "Mairie du 9e arrondissement de Paris" -> paris, {9}, explicit; "Lyon 7" -> lyon, {7}, not
+    explicit (7 may be the Ardèche); "3ème" -> no town, {3}, explicit; "Paris Centre" -> paris,
+    centre; "Mairie d'arrondissement" -> no town, no number, explicit. `towns`, when given,
+    are the names of the towns divided so (`ReferenceIndex.part_towns`): a bare number is only
+    read next to one of them.
+    """
+    folded = ascii_fold(text)
+    if not _PART_HINT.search(folded):  # most answers: no ordinal, no part word
+        if not _SHORT_NUMBER.search(folded):
+            return None
+        if towns is not None and not any(town in folded for town in towns):
+            return None  # "CD 29", "Quimper (29)": a bare number without such a town
+    text, where = _split_department(text)
+    words = name_tokens(text)
+    numbers: set[int] = set()
+    explicit = spelled = False  # an ordinal form; a spelt-out ordinal ("troisième")
+    word = ""
+    city: list[str] = []
+    pending = False  # a bare number whose suffix may follow ("9 ème")
+    for i, token in enumerate(words):
+        if pending and token in _ORDINAL_SUFFIXES:
+            explicit, pending = True, False
+            continue
+        pending = False
+        found = _ORDINAL.match(token)
+        roman = _ROMAN.match(token)
+        after_ten = i > 0 and words[i - 1] == "dix" and token in _TENS_ORDINALS
+        if found:
+            numbers.add(int(found.group(1)))
+            explicit = explicit or bool(found.group(2))
+            pending = not found.group(2)
+        elif roman and (value := _roman(roman.group(1))) is not None:
+            numbers.add(value)
+            explicit = True
+        elif after_ten or token in _ORDINAL_WORDS:
+            numbers.add(_TENS_ORDINALS[token] if after_ten else _ORDINAL_WORDS[token])
+            spelled = True
+        elif token in _PART_WORDS:
+            word = word or _PART_WORDS[token]
+        elif token == "dix" and i + 1 < len(words) and words[i + 1] in _TENS_ORDINALS:
+            continue
+        elif token not in _PART_FILLERS:
+            city.append(token)
+    if word in ("arrondissement", "secteur"):
+        explicit = True
+    elif spelled:
+        return None  # "troisième" with no arrondissement or sector word: not a part
+    if word == "centre":
+        if numbers or not city:
+            return None  # "Centre" alone is the région
+    elif len(numbers) > 4 or not (numbers or explicit):
+        return None  # no number, and no arrondissement or sector word
+    if not explicit and not city:
+        return None  # a bare number is a département
+    return PartQuery(" ".join(city), frozenset(numbers), word, explicit, (where,) if where else ())
 
 
 # --- Lookups ------------------------------------------------------------------------------------
@@ -677,12 +930,16 @@ def index_state(places: Sequence[Place]) -> IndexState:
             fuzzy_entries[(key, i)] = fuzzy_entries.get((key, i), True) and core
 
     hints_of: dict[tuple[AuthorityKind, ...], list[Hint]] = {}
-    rows = zip(c.keys, c.names, c.kinds, c.departments, c.other_names, c.aliases, strict=True)
-    for i, (key, name, kinds, departments, names, aliases) in enumerate(rows):
+    rows = zip(
+        c.keys, c.names, c.kinds, c.departments, c.other_names, c.aliases, c.successors, strict=True
+    )
+    for i, (key, name, kinds, departments, names, aliases, successor) in enumerate(rows):
         hints = hints_of.get(kinds)
         if hints is None:
             hints = hints_of[kinds] = [_TABLE_OF_KIND[k] for k in kinds if k in _TABLE_OF_KIND]
-        named = [(n, False) for n in (name, *names)]
+        # A part or former collectivité: every name counts as a former name, none approximately.
+        former = bool(successor)
+        named = [(n, former) for n in (name, *names)]
         named += [(a, True) for a in aliases]
         for full, alias in named:
             text, extra = _split_extra(full)
@@ -693,12 +950,14 @@ def index_state(places: Sequence[Place]) -> IndexState:
             loose = loose_key(tokens)
             for hint in hints:
                 tables[hint][loose].append(entry)
-            add_fuzzy(loose, i)
+            if not former:
+                add_fuzzy(loose, i)
             if Hint.INTERCO in hints:
                 for core in interco_cores(tokens):
                     cores[loose_key(core)].append((i, strict_key(core), alias))
-                    add_fuzzy(loose_key(core), i, core=True)
-                if extra and len(extra) <= 12:  # an acronym: "CCEL", "CC VBA"
+                    if not former:
+                        add_fuzzy(loose_key(core), i, core=True)
+                if extra and len(extra) <= 12 and not former:  # an acronym: "CCEL", "CC VBA"
                     acronym = loose_key(name_tokens(extra))
                     tables[Hint.INTERCO][acronym].append((i, acronym, True))
         if key.startswith("DEP:"):
@@ -780,6 +1039,59 @@ class ReferenceIndex:
         places = array("i")
         places.frombytes(self.state.fuzzy_places)
         return places
+
+    @cached_property
+    def _successors(self) -> dict[int, int]:
+        """Part or former place -> the current place it belongs to (a few hundred of them)."""
+        by_key = self.by_key
+        return {
+            i: by_key[s]
+            for i, s in enumerate(self._columns.successors)
+            if s and s in by_key and s != self._columns.keys[i]
+        }
+
+    def successor(self, i: int) -> int | None:
+        """For a part or a former collectivité: the current place it belongs to, else None."""
+        return self._successors.get(i) if self._columns.successors[i] else None
+
+    def current(self, i: int) -> int:
+        """The place itself, or the current place a part or former collectivité belongs to."""
+        found = self.successor(i)
+        return i if found is None else found
+
+    @cached_property
+    def part_towns(self) -> frozenset[str]:
+        """The loose names of the communes divided into arrondissements or sectors."""
+        return frozenset(parts.name for parts in self.city_parts.values())
+
+    @cached_property
+    def city_parts(self) -> dict[int, CityParts]:
+        """The communes divided into municipal arrondissements or sectors (Paris, Lyon,
+        Marseille), from their parts in the reference: which numbers each has."""
+        parts: dict[int, tuple[set[int], set[int], list[bool]]] = {}
+        keys = self._columns.keys
+        for i, city in self._successors.items():
+            kind, _, _ = keys[i].partition(":")
+            if kind not in ("ARM", "SRM"):
+                continue
+            arrondissements, sectors, centre = parts.setdefault(city, (set(), set(), [False]))
+            words = name_tokens(self._columns.names[i])
+            numbers = [n for w in words if (n := _ordinal_number(w)) is not None]
+            if "secteur" in words:
+                sectors.update(numbers)
+            elif "centre" in words:
+                centre[0] = True
+            else:
+                arrondissements.update(numbers)
+        return {
+            city: CityParts(
+                name_key(self._columns.names[city]),
+                frozenset(arrondissements),
+                frozenset(sectors),
+                centre[0],
+            )
+            for city, (arrondissements, sectors, centre) in parts.items()
+        }
 
     def fuzzy_list(self, department: str, interco: bool) -> FuzzyList | None:
         """The approximate-search list of one département ("" for all), made on first use."""

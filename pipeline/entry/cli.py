@@ -230,9 +230,15 @@ def _print_status(settings: Settings, store: StateStore) -> None:
         f"{states.get('sent', 0)} sent"
     )
     holder = store.lock_holder()
+    alive = store.lock_alive()
     now = datetime.now(UTC)
-    if holder is None:
+    if alive:
+        who = holder[0] if holder else "a run starting now"
+        print(f"lock: held by {who} (alive: it holds {store.lock_kind()})")
+    elif holder is None:
         print("lock: free")
+    elif alive is False:
+        print(f"lock: free (left by {holder[0]}, a run that was killed; the next run clears it)")
     else:
         late = "  (lease expired: the next run takes it over)" if holder[1] < now else ""
         print(f"lock: held by {holder[0]} until {holder[1]:%Y-%m-%d %H:%M:%S} UTC{late}")

@@ -122,21 +122,28 @@ def test_runs_are_recorded_with_outcome_and_counts(store: StateStore) -> None:
     assert previous is not None and previous.id == first  # crashed runs are not outcomes
 
 
-def test_the_lock_is_a_lease(store: StateStore) -> None:
-    """Held -> LockHeldError naming the holder; renewed by its holder only; expired -> taken over."""
-    store.acquire_lock("host:1:a", T0, LOCK_LEASE)
-    with pytest.raises(LockHeldError, match="host:1:a"):
-        store.acquire_lock("host:2:b", T0 + LOCK_LEASE - timedelta(seconds=1), LOCK_LEASE)
-    assert store.renew_lock("host:1:a", T0 + timedelta(minutes=8), LOCK_LEASE)
-    with pytest.raises(LockHeldError):  # the renewed lease reaches T0 + 18 min
-        store.acquire_lock("host:2:b", T0 + timedelta(minutes=17), LOCK_LEASE)
-    store.acquire_lock("host:2:b", T0 + timedelta(minutes=19), LOCK_LEASE)  # expired: taken
-    assert not store.renew_lock("host:1:a", T0 + timedelta(minutes=19), LOCK_LEASE)
-    store.release_lock("host:1:a")  # not the holder any more: releases nothing
-    holder = store.lock_holder()
-    assert holder is not None and holder[0] == "host:2:b"
-    store.release_lock("host:2:b")
-    assert store.lock_holder() is None
+def test_the_lock_is_held_by_the_live_holder_only(url: str) -> None:
+    """Held -> LockHeldError naming the holder, even past its lease; its process gone (the store
+    closed without releasing, as a kill would) -> the next run takes it at once."""
+    store, other = StateStore(url), StateStore(url)
+    try:
+        store.acquire_lock("host:1:a", T0, LOCK_LEASE)
+        with pytest.raises(LockHeldError, match="host:1:a"):
+            other.acquire_lock("host:2:b", T0 + LOCK_LEASE - timedelta(seconds=1), LOCK_LEASE)
+        assert store.renew_lock("host:1:a", T0 + timedelta(minutes=8), LOCK_LEASE)
+        with pytest.raises(LockHeldError, match="alive"):  # a live holder keeps it, lease or not
+            other.acquire_lock("host:2:b", T0 + timedelta(hours=5), LOCK_LEASE)
+        assert other.lock_alive() is True
+        store.close()  # dies without releasing: its lock row stays, the OS lock goes
+        assert other.lock_alive() is False
+        other.acquire_lock("host:2:b", T0 + timedelta(minutes=1), LOCK_LEASE)
+        holder = other.lock_holder()
+        assert holder is not None and holder[0] == "host:2:b"
+        other.release_lock("host:2:b")
+        assert other.lock_holder() is None and other.lock_alive() is False
+    finally:
+        store.close()
+        other.close()
 
 
 def race(stores: list[StateStore], now: datetime) -> tuple[list[int], list[BaseException]]:
@@ -168,11 +175,12 @@ def test_simultaneous_acquirers_get_the_lock_exactly_once(url: str) -> None:
     stores = [StateStore(url) for _ in range(8)]
     try:
         for round_ in range(15):
-            now = T0 + timedelta(hours=round_)  # every earlier lease has expired
+            now = T0 + timedelta(hours=round_)
             winners, errors = race(stores, now)
             assert errors == [] and len(winners) == 1, (round_, winners, errors)
             holder = stores[0].lock_holder()
             assert holder is not None and holder[0] == f"racer:{winners[0]}"
+            stores[winners[0]].release_lock(f"racer:{winners[0]}")
     finally:
         for opened in stores:
             opened.close()

@@ -10,14 +10,11 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import update
 
-from pipeline.adapters.state.store import StateStore, locks
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer
 from tests.support.scenario import CONFIG as SCENARIO_CONFIG
 from tests.support.scenario import MEMBERS
@@ -139,16 +136,6 @@ def outbox_messages(folder: Path) -> dict[str, EmailMessage]:
         assert isinstance(parsed, EmailMessage)
         found[path.name] = parsed
     return found
-
-
-def expire_lease(url: str) -> None:
-    """Let the run lock's lease run out now, as if its (dead) holder's time had passed."""
-    store = StateStore(url)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(update(locks).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC)))
-    finally:
-        store.close()
 
 
 def edit_workbook(book: Path, edit: object) -> None:

@@ -33,6 +33,12 @@ CATEGORIES = {
     "codes",
     "conflits",
     "inconnues",
+    "arrondissements",
+    "anciennes_regions",
+    "anciens_epci",
+    "noms_usuels",
+    "lieux_dits",
+    "formes_longues",
 }
 
 

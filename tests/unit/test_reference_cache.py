@@ -211,7 +211,8 @@ def cog() -> Reference:
 
 def _eager_fuzzy(places: Sequence[Place]) -> dict[tuple[bool, str], tuple[list[str], list[int]]]:
     """The approximate-search lists as the index built them all at once before they were made
-    on demand: every (loose key, place) once, per (interco, département), sorted by length."""
+    on demand: every (loose key, place) once, per (interco, département), sorted by length;
+    parts and former collectivités left out."""
     entries: dict[tuple[str, int], bool] = {}  # (key, place) -> only as an EPCI's core name
     place_names: set[str] = set()
 
@@ -224,9 +225,11 @@ def _eager_fuzzy(places: Sequence[Place]) -> dict[tuple[bool, str], tuple[list[s
             tokens = name_tokens(core._split_extra(full)[0])
             if not tokens:
                 continue
-            add(loose_key(tokens), i, False)
             if {C, D, R} & set(place.kinds):
                 place_names.add(loose_key(tokens))
+            if place.successor:
+                continue  # a part or former collectivité: never searched approximately
+            add(loose_key(tokens), i, False)
             if I in place.kinds:
                 for name in interco_cores(tokens):
                     add(loose_key(name), i, True)

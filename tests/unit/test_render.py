@@ -219,6 +219,22 @@ def test_control_characters_in_the_address_are_refused() -> None:
         render(person=make_person(email="camille@example.org\r\nBcc: x@y"))
 
 
+@pytest.mark.parametrize("address", ["élodie@lyon.fr", "jérôme.dupré@exemple.fr"])
+def test_an_internationalised_address_is_written_in_utf8_never_as_an_encoded_word(
+    address: str,
+) -> None:
+    """RFC 6532: `To: élodie@lyon.fr` in UTF-8; an encoded word inside an address is invalid."""
+    raw = render_module.render_raw(
+        Template.ACCUSE_RECEPTION, person=make_person(email=address), member_name=None,
+        settings=make_settings(), message_id="key.a", now=BEFORE_OPENING,
+    )  # fmt: skip
+    (line,) = [h for h in raw.split(b"\n\n", 1)[0].split(b"\n") if h.startswith(b"To:")]
+    assert line == b"To: " + address.encode("utf-8")
+    assert b"=?" not in line
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert str(parsed["To"]) == address
+
+
 @pytest.mark.parametrize(
     "address",
     ["camille@example.org, autre@example.org", "Camille <camille@example.org>", "pas-une-adresse"],
@@ -566,7 +582,8 @@ def test_raw_bytes_read_back_as_the_email_package_builds_them(
         assert mine is not None and reference is not None
         assert mine.get_content() == reference.get_content()
         assert mine["Content-Transfer-Encoding"] == "quoted-printable"
-    assert raw.isascii()
+    to_line = b"To: " + address.encode() + b"\n"  # RFC 6532: an internationalised one in UTF-8
+    assert to_line in raw and raw.replace(to_line, b"").isascii()
     lines = [line for line in raw.splitlines() if not line.startswith(b"Message-ID: ")]
     assert max(len(line) for line in lines) <= 78
 

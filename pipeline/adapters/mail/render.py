@@ -303,6 +303,9 @@ def _fixed_headers(
     return _header_lines(msg)
 
 
+_UTF8_HEADERS = policy.default.clone(utf8=True)
+
+
 def _to_line(address: str) -> bytes:
     """`To: address`: a plain ASCII address is written as it is (what the email package writes
     for it); anything else goes through the email package's checks and encoding."""
@@ -310,7 +313,13 @@ def _to_line(address: str) -> bytes:
         return b"To: " + address.encode("ascii") + b"\n"
     msg = EmailMessage()
     _set_address(msg, "To", address, exact=True)
-    return _header_lines(msg)
+    if address.isascii():
+        return _header_lines(msg)
+    # An internationalised address (élodie@…) is written in UTF-8, as RFC 6532 says: an encoded
+    # word (`=?utf-8?q?=C3=A9lodie?=@…`) is not allowed inside an address (RFC 2047, section 5).
+    # SMTP sends it with SMTPUTF8 (adapters/smtp.py), or refuses it when the server cannot.
+    data = msg.as_bytes(policy=_UTF8_HEADERS)
+    return data[:-1] if data.endswith(b"\n\n") else data
 
 
 def _qp_part(subtype: str, body: str) -> bytes:

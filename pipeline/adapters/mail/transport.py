@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections import deque
@@ -11,6 +12,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
+
+from pipeline.core.errors import MailError
 
 
 class TemporaryFailure(Exception):
@@ -62,6 +65,9 @@ class ConfirmingTransport(RawTransport, Protocol):
 
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# errno values that mean "this folder takes no file": an operator's problem, for every message.
+_FOLDER_ERRORS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.ENOTDIR}
+_PROBE_SIZE = 64 * 1024  # about two messages with their HTML part
 
 
 class OutboxTransport:
@@ -71,7 +77,10 @@ class OutboxTransport:
         self.folder = folder
 
     def __enter__(self) -> Self:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._refused(exc) from None
         return self
 
     def __exit__(
@@ -94,7 +103,10 @@ class OutboxTransport:
         return self._path(name).exists()
 
     def send_raw(self, raw: bytes, name: str) -> None:
-        """Write bytes already rendered (the ledger's copy) without rebuilding the message."""
+        """Write bytes already rendered (the ledger's copy) without rebuilding the message.
+
+        A folder that refuses files (full, read-only, not ours) stops the run with `MailError`:
+        every later message would fail the same way, and the operator must act."""
         target = self._path(name)
         # One run at a time (the run lock), so a fixed name per message is enough; a copy a crash
         # left half-written is overwritten by the next attempt.
@@ -104,7 +116,34 @@ class OutboxTransport:
             os.replace(temp, target)
         except OSError as exc:
             temp.unlink(missing_ok=True)
+            if exc.errno in _FOLDER_ERRORS:
+                raise self._refused(exc) from None
             raise TemporaryFailure(f"cannot write {target}: {exc.strerror}") from None
+
+    def preflight(self) -> None:
+        """Before a run sends anything: the folder exists (or is created) and takes a file."""
+        probe = self.folder / f".probe-{os.getpid()}"
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with open(probe, "wb") as handle:
+                handle.write(bytes(_PROBE_SIZE))
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise self._refused(exc) from None
+        finally:
+            try:
+                probe.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def _refused(self, exc: OSError) -> MailError:
+        why = exc.strerror or type(exc).__name__
+        return MailError(
+            f"the outbox folder {self.folder} (email.outbox) refuses files ({why}); the run "
+            "stopped, messages not yet filed wait in the state database and go with the next run. "
+            "Free some space or make the folder writable by the user running the pipeline."
+        )
 
 
 def filed_messages(folder: Path) -> Iterator[tuple[str, str, datetime]]:

@@ -1,0 +1,250 @@
+"""Parts and former names of members (issues 14 and 16): municipal arrondissements and sectors,
+régions before 2016, former EPCI, usual longer names, quartiers and wordy names."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.adapters.reference import _FORMER_EPCI, _FORMER_REGIONS, _table, load_reference
+from pipeline.core.matching import MemberIndex, build_index, match_authority
+from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
+from pipeline.core.reference import Place, Reference, parse_part
+from tests.support.matching_corpus.corpus import load_members
+
+C = AuthorityKind.COMMUNE
+I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
+D = AuthorityKind.DEPARTEMENT
+R = AuthorityKind.REGION
+MATCHED, NONE, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.NONE, MatchOutcome.AMBIGUOUS
+
+
+@pytest.fixture(scope="module")
+def reference() -> Reference:
+    return load_reference()
+
+
+@pytest.fixture(scope="module")
+def index(reference: Reference) -> MemberIndex:
+    return build_index(load_members(), reference)
+
+
+def row(match: Match) -> int | None:
+    return match.member.row if match.member else None
+
+
+# (typed, type, département, outcome, member line in matching_corpus/members.csv, method)
+CASES = [
+    # Municipal arrondissements and sectors: the commune (Paris 4 and Lyon 2 are members).
+    ("Mairie du 11e arrondissement", C, "75", MATCHED, 4, "arrondissement de Paris"),
+    ("Paris 5e", None, None, MATCHED, 4, "arrondissement de Paris"),
+    ("Paris XIe", C, None, MATCHED, 4, "arrondissement de Paris"),
+    ("Mairie du 14ème arrondissement de Paris", C, None, MATCHED, 4, "arrondissement de Paris"),
+    ("Paris-Centre", C, None, MATCHED, 4, "arrondissement de Paris"),
+    ("Mairie du 9e (75)", None, None, MATCHED, 4, "arrondissement de Paris"),
+    ("Mairie du dix-huitième arrondissement", C, "75", MATCHED, 4, "arrondissement de Paris"),
+    ("Lyon 8ème", None, None, MATCHED, 2, "arrondissement de Lyon"),
+    ("Mairie du 1er arrondissement", C, "69", MATCHED, 2, "arrondissement de Lyon"),
+    ("Mairie d'arrondissement de Lyon", C, None, MATCHED, 2, "arrondissement de Lyon"),
+    ("mairie 6e", C, None, AMBIGUOUS, None, ""),  # Paris, Lyon or Marseille
+    ("16e arrondissement", None, None, AMBIGUOUS, None, ""),  # Paris or Marseille
+    ("Lyon 12e", C, None, AMBIGUOUS, None, ""),  # Lyon has nine: to check, never "non"
+    ("Mairie du 9e", I, "75", AMBIGUOUS, None, ""),  # the type contradicts the words
+    ("Mairie du 2e secteur", C, "13", NONE, None, ""),  # Marseille is not a member
+    ("Mairie des 13e et 14e arrondissements de Marseille", C, None, NONE, None, ""),
+    ("Marseille 13", C, None, NONE, None, ""),  # 13 is its département: Marseille itself
+    ("Paris 75011", C, None, MATCHED, 4, "nom"),  # a postcode, not an arrondissement
+    ("Arrondissement de Brest", C, "29", NONE, None, ""),  # a département's arrondissement
+    ("Centre", R, None, NONE, None, ""),  # the région, not Paris Centre
+    # Régions before 2016: the current région (Occitanie 70 and Bourgogne-Franche-Comté 92).
+    ("Conseil Régional Midi Pyrénées", R, None, MATCHED, 70, "ancienne région"),
+    ("Languedoc Roussillon", R, None, MATCHED, 70, "ancienne région"),
+    ("Région Languedoc-Roussillon-Midi-Pyrénées", R, None, MATCHED, 70, "ancienne région"),
+    ("Franche Comté", R, None, MATCHED, 92, "ancienne région"),
+    ("ex-Région Midi-Pyrénées", R, None, MATCHED, 70, "ancienne région"),
+    ("Région LRMP", R, None, MATCHED, 70, "ancienne région"),
+    ("Région Basse-Normandie", R, None, NONE, None, ""),  # Normandie is not a member
+    ("Région Lorraine", None, None, NONE, None, ""),  # Grand Est: lapsed
+    ("Région Franche-Comté", R, "29", AMBIGUOUS, None, ""),  # the département contradicts
+    # Former EPCI: the EPCI they became.
+    ("CA Côte Basque Adour", I, "64", MATCHED, 80, "ancien EPCI"),
+    ("CC Errobi", I, None, MATCHED, 80, "ancien EPCI"),
+    ("Brest Métropole Océane", None, None, MATCHED, 75, "ancien EPCI"),
+    ("ex-Communauté urbaine de Cherbourg", I, "50", MATCHED, 87, "ancien EPCI"),
+    ("Grand Dijon", I, "21", MATCHED, 94, "ancien EPCI"),
+    ("Évry Centre Essonne", I, "91", MATCHED, 84, "ancien EPCI"),
+    ("Cherbourg", I, "50", AMBIGUOUS, None, ""),  # only the type leads to the former CU
+    ("Pays d'Hasparren", C, None, AMBIGUOUS, None, ""),  # a former EPCI given as a commune
+    ("Anglet", C, "64", NONE, None, ""),  # a commune of a member EPCI is not the EPCI
+    ("Les Pieux", None, None, NONE, None, ""),  # the commune, not the former CC des Pieux
+    ("Communauté urbaine de Bordeaux", I, None, NONE, None, ""),  # Bordeaux Métropole
+    # Usual longer names.
+    ("Hyères les Palmiers", C, "83", MATCHED, 97, "nom d'usage"),
+    ("Valence-sur-Rhône (Drôme)", C, None, MATCHED, 51, "nom d'usage"),
+    ("Besançon-les-Bains", C, "25", MATCHED, 19, "nom d'usage"),
+    ("Hyères-les-Palmiers", C, None, AMBIGUOUS, None, ""),  # no département: to check
+    ("Valence-en-Brie", C, "77", NONE, None, ""),  # a real commune
+    ("Rennes-le-Chââteau", C, None, NONE, None, ""),  # a typo of Rennes-le-Château
+    # Quartiers written with their commune.
+    ("Quartier de la Croix-Rousse, Lyon", None, None, AMBIGUOUS, None, ""),
+    ("Hameau du Bourg (Figeac)", C, "46", AMBIGUOUS, None, ""),
+    ("Quartier de la Gare, Quimper", C, "29", NONE, None, ""),
+    ("Quartier Montmartre", C, "75", AMBIGUOUS, None, ""),  # Paris: the only member commune
+    ("Quartier de la Croix-Rousse", C, "69", NONE, None, ""),  # Lyon or Villeurbanne: unsaid
+    # Wordy names of a département or collectivité.
+    ("Conseil Départemental de l'Ile de la Réunion", D, "974", MATCHED, 63, "nom"),
+    ("Collectivité Territoriale de Corse", None, None, MATCHED, 73, "nom"),
+    ("Collectivité territoriale unique de Martinique", None, None, MATCHED, 74, "nom"),
+    ("Département de l'île de Mayotte", D, None, NONE, None, ""),
+    ("Conseil départemental du Finistère - Penn-ar-Bed", D, None, MATCHED, 54, "nom"),
+    ("Collectivité de Corse - Cullettività di Corsica", None, None, MATCHED, 73, "nom"),
+    ("Mairie de Saint-Pierre - Île de La Réunion", C, None, MATCHED, 46, "nom"),
+    ("Conseil de Paris", None, None, MATCHED, 4, "nom"),
+    ("Conseil exécutif de Martinique", None, None, MATCHED, 74, "nom"),
+    ("Lyon - Villeurbanne", None, None, AMBIGUOUS, None, ""),  # two members: which one?
+    ("Ville et Eurométropole de Strasbourg", None, None, AMBIGUOUS, None, ""),
+    ("Ville et Métropole de Brest", None, None, AMBIGUOUS, None, ""),  # Brest Métropole?
+    ("Mairie de Nantes / Nantes Métropole", None, None, AMBIGUOUS, None, ""),
+    ("Rennes, Bretagne", None, None, MATCHED, 9, "nom"),  # the région says where
+    ("Brest, Bretagne", None, None, AMBIGUOUS, None, ""),  # Brest Métropole is the member
+    ("Nantes - Pays de la Loire", C, None, AMBIGUOUS, None, ""),  # not "Nantes - Pays" in 42
+    ("Conseil territorial de Saint-Martin", None, None, NONE, None, ""),
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "department", "outcome", "member", "method"), CASES)
+def test_parts_and_former_names_case_table(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    outcome: MatchOutcome,
+    member: int | None,
+    method: str,
+) -> None:
+    """Each part or former name gets its outcome, member and method as the table says."""
+    match = match_authority(index, typed, kind, department)
+    assert (match.outcome, row(match), match.method) == (outcome, member, method), match.explanation
+
+
+def test_doubtful_parts_name_their_candidates(index: MemberIndex) -> None:
+    """An arrondissement number several towns have lists the members among them for staff."""
+    match = match_authority(index, "mairie du 9e", C, None)
+    assert match.outcome is AMBIGUOUS
+    assert any(c.startswith("Paris") for c in match.candidates)
+    assert any(c.startswith("Lyon") for c in match.candidates)
+    assert "La commune n'est pas indiquée" in match.explanation
+
+
+def test_former_region_explanation_names_the_current_region(index: MemberIndex) -> None:
+    """A former région of a non-member says which région it is today."""
+    match = match_authority(index, "Région Picardie", R, "80")
+    assert match.outcome is NONE
+    assert "Picardie (ancienne région, aujourd'hui Hauts-de-France)" in match.explanation
+
+
+def test_a_former_name_ending_like_a_departement_is_read_whole(index: MemberIndex) -> None:
+    """ "Région Nord - Pas de Calais" is the former région, not a Région Nord in the 62."""
+    match = match_authority(index, "Région Nord - Pas de Calais", R, None)
+    assert "Nord-Pas-de-Calais (ancienne région, aujourd'hui Hauts-de-France)" in (
+        match.explanation
+    )
+
+
+def test_lapsed_successor_says_the_membership_is_lapsed(index: MemberIndex) -> None:
+    """A former name of a lapsed member is Non adhérente, and the explanation says why."""
+    match = match_authority(index, "Communauté urbaine de Lyon", I, "69")
+    assert match.outcome is NONE
+    assert "résiliée" in match.explanation
+
+
+def test_member_written_with_a_former_name_is_the_current_place(reference: Reference) -> None:
+    """A member line written with a former name ("Région Midi-Pyrénées") is matched by the
+    current name too."""
+    member = Member(row=2, name="Région Midi-Pyrénées", kind=R)
+    index = build_index([member], reference)
+    match = match_authority(index, "Région Occitanie", R, None)
+    assert (match.outcome, row(match)) == (MATCHED, 2)
+
+
+def test_former_name_that_staff_gave_another_member_is_to_check(reference: Reference) -> None:
+    """A former name that is also in another member's Autres noms goes to À vérifier."""
+    members = [
+        Member(row=2, name="Brest Métropole", kind=I, department="29"),
+        Member(
+            row=3,
+            name="Pôle métropolitain du Pays de Brest",
+            kind=AuthorityKind.AUTRE,
+            aliases=("Brest Métropole Océane",),
+        ),
+    ]
+    match = match_authority(build_index(members, reference), "Brest Métropole Océane", None, None)
+    assert match.outcome is AMBIGUOUS
+    assert "Autres noms" in match.explanation
+
+
+def test_a_typo_does_not_spend_all_its_edits_on_one_word(reference: Reference) -> None:
+    """ "Nantes France" is no typo of Hauts-de-France: three edits on one short word."""
+    index = build_index([Member(row=2, name="Région Hauts-de-France", kind=R)], reference)
+    assert match_authority(index, "Nantes France", None, None).outcome is not MATCHED
+    assert row(match_authority(index, "Hauts-de-Frence", None, None)) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "city", "numbers", "word", "explicit"),
+    [
+        ("Mairie du 9e arrondissement de Paris", "paris", {9}, "arrondissement", True),
+        ("mairie des 1er et 7e arrondissements", "", {1, 7}, "arrondissement", True),
+        ("Mairie du XVIIIe", "", {18}, "", True),
+        ("Paris 9 ème", "paris", {9}, "", True),
+        ("Lyon 7", "lyon", {7}, "", False),
+        ("Marseille, 7e secteur", "marseille", {7}, "secteur", True),
+        ("Paris Centre", "paris", set(), "centre", False),
+        ("Mairie du troisième arrondissement", "", {3}, "arrondissement", True),
+    ],
+)
+def test_parse_part_reads_numbered_parts(
+    text: str, city: str, numbers: set[int], word: str, explicit: bool
+) -> None:
+    """Arrondissement and sector numbers are read in their usual forms, with the town named."""
+    part = parse_part(text)
+    assert part is not None
+    assert (part.city, set(part.numbers), part.word, part.explicit) == (
+        city,
+        numbers,
+        word,
+        explicit,
+    )
+
+
+@pytest.mark.parametrize("text", ["Lyon", "29", "Centre", "troisième", "Arrondissement"])
+def test_parse_part_leaves_other_answers(text: str) -> None:
+    """Names without a part number (or with a bare number alone) are not read as parts."""
+    part = parse_part(text)
+    assert part is None or (not part.numbers and not part.city)
+
+
+def test_hand_built_parts_need_no_cog() -> None:
+    """The towns divided into parts come from the parts in the reference, whatever its source."""
+    places = (
+        Place("COM:75056", "Paris", (C, D), ("75",), 2_000_000, insee="75056"),
+        Place("ARM:75109", "Paris 9e Arrondissement", (C,), ("75",), successor="COM:75056"),
+        Place("ARM:75110", "Paris 10e Arrondissement", (C,), ("75",), successor="COM:75056"),
+    )
+    index = build_index([Member(row=2, name="Paris", kind=C, department="75")], Reference(places))
+    assert row(match_authority(index, "Mairie du 10e", C, None)) == 2
+    assert match_authority(index, "Mairie du 11e", C, "75").outcome is not MATCHED
+
+
+def test_former_tables_point_to_current_places(reference: Reference) -> None:
+    """Every former région and EPCI of the shipped tables has a successor in the COG, and a
+    former région's départements all belong to the région it joined."""
+    keys = {p.key: p for p in reference.places}
+    for region in _table(_FORMER_REGIONS):
+        now = keys[f"REG:{region['region_actuelle']}"]
+        assert set(region["departements"].split()) <= set(now.departments), region
+        assert f"AREG:{region['code']}" in keys, region
+    for epci in _table(_FORMER_EPCI):
+        assert f"EPCI:{epci['siren_actuel']}" in keys, epci
+    formers = [p for p in reference.places if p.successor]
+    assert len(formers) >= 79 + 16 + 50
+    assert all(p.successor in keys and not keys[p.successor].successor for p in formers)
