@@ -391,7 +391,6 @@ def sheet_stamp(moment: datetime | None) -> Cell:
     return moment.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
 
 
-
 def sent_summary(entries: Sequence[LedgerEntry]) -> str:
     """`Accusé de réception 02/03/2026; Inscription confirmée 01/04/2026` (delivered, refused
     or uncertain; see core/sentrecord.py): a second record of the ledger, read back when the
