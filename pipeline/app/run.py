@@ -43,16 +43,19 @@ from pipeline.core.cohort import (
     sheet_stamp,
 )
 from pipeline.core.errors import (
+    InputsRefusedError,
     LockHeldError,
     MailError,
     PipelineError,
     SheetError,
     SheetMovedError,
 )
+from pipeline.core.guard import Limits, clock_problem, input_problems, refusal
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
 from pipeline.core.model import Anomaly, Cell, Reason, SheetWrite, Template, WritePlan
 from pipeline.core.programme import ProgrammeEvaluation, dashboard_sections, programme_writes
 from pipeline.core.reference import Reference
+from pipeline.core.sentrecord import sheet_records
 from pipeline.core.sheetplan import plan_append
 
 log = logging.getLogger("diplomates.run")
@@ -60,7 +63,7 @@ log = logging.getLogger("diplomates.run")
 JOURNAL_HEADERS = (
     "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
     "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
-    "Courriels en attente", "Courriels incertains", "Exécution",
+    "Courriels en attente", "Courriels incertains", "Exécution", "Courriels retrouvés",
 )  # fmt: skip
 COUNT_KEYS = (
     "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
@@ -163,6 +166,7 @@ class RunReport:
     # What a dry run lists: the sheets as read (old values) and the addresses of people due mail.
     before: dict[str, Table] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)
+    guarded: list[str] = field(default_factory=list)  # what the sanity guard found (see _guard)
 
     @property
     def changed(self) -> bool:
@@ -173,6 +177,13 @@ def message_key(cohort: str, person_id: str, template: Template) -> str:
     """The idempotency key of a message, also its Message-ID's local part."""
     digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
     return f"{template.value}.{person_id}.{digest[:16]}"
+
+
+def _template(name: str) -> Template | None:
+    try:
+        return Template(name)
+    except ValueError:
+        return None
 
 
 def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
@@ -273,6 +284,7 @@ class Runner:
         self._lease: _Lease | None = None
         self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
         self._programme: ProgrammeEvaluation = ProgrammeEvaluation()  # sessions, certificates
+        self._force = False  # `run --force`: the sanity guard only warns
 
     @property
     def transport(self) -> Transport:
@@ -310,7 +322,9 @@ class Runner:
             self.report.counts["erased_skipped"] = screening.erased_rows
         return tables
 
-    def run(self, now: datetime | None = None, dry_run: bool = False) -> RunReport:
+    def run(
+        self, now: datetime | None = None, dry_run: bool = False, force: bool = False
+    ) -> RunReport:
         holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         if not dry_run:
             taken = self.clock()
@@ -321,6 +335,7 @@ class Runner:
         try:
             run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
             report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
+            self._force = force or dry_run  # a dry run writes nothing: it shows the findings
             with logs.run_context(run_id):
                 self._run_recorded(report, now, dry_run)
             return report
@@ -377,7 +392,8 @@ class Runner:
             report.outcome = "failed"
             log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
             if not dry_run:
-                journal = not isinstance(exc, LeaseLostError)  # the sheet is the new holder's
+                # A lost lease: the sheet is the new holder's; refused inputs: nothing is written.
+                journal = not isinstance(exc, LeaseLostError | InputsRefusedError)
                 self._record_failure(report, now, tick, exc, journal=journal)
                 self._alert(report, exc)
             raise
@@ -396,6 +412,8 @@ class Runner:
         settings = self.settings
         cohort = settings.cohort.name
         tick = time.monotonic()
+        last = self.store.last_moment(None if dry_run else report.run_id)
+        self._guard(report, [p for p in [clock_problem(now, last, self.limits())] if p])
         if not dry_run:
             self.checkpoint("recover")
             abandoned = self.store.mark_abandoned_runs(report.run_id)
@@ -416,8 +434,10 @@ class Runner:
         self.checkpoint("read")
         tables = self.read()
         self.checkpoint("evaluate")
-        ledger = self.store.ledger(cohort)
+        ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
         evaluation = self.evaluate(tables, ledger, now)
+        members = tables[settings.sheets.members]
+        self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
         report.due = evaluation.due + self._evaluate_programme(tables, ledger, evaluation, now)
         if dry_run:
             report.before = dict(tables)
@@ -459,6 +479,115 @@ class Runner:
             self.spreadsheet.write(report.plan)
         report.wrote = True
 
+    def limits(self) -> Limits:
+        """The sanity guard's thresholds ([safety]) and the sheet names it quotes."""
+        safety, names = self.settings.safety, self.settings.sheets
+        return Limits(
+            responses=names.responses, members=names.members, cohort=self.settings.cohort.name,
+            max_vanished_share=safety.max_vanished_share,
+            max_eligibility_change_share=safety.max_eligibility_change_share,
+            min_people=safety.min_people,
+            clock_tolerance=timedelta(minutes=safety.clock_tolerance_minutes),
+        )  # fmt: skip
+
+    def _guard(self, report: RunReport, problems: list[str]) -> None:
+        """Stop the run before it sends or writes when its inputs look broken (`--force` and
+        `--dry-run`: a warning, and the report keeps the findings)."""
+        if not problems:
+            return
+        report.guarded.extend(problems)
+        if self._force:
+            log.warning(
+                "inputs look wrong, going on (--force or --dry-run): %s", "; ".join(problems)
+            )
+            return
+        raise InputsRefusedError(refusal(problems))
+
+    def _rebuild_ledger(
+        self,
+        report: RunReport,
+        tables: dict[str, Table],
+        ledger: list[LedgerEntry],
+        now: datetime,
+        dry_run: bool,
+    ) -> list[LedgerEntry]:
+        """Never send what another record says was sent. The cohort sheet's `Courriels envoyés`
+        is read every run (cheap: it is in memory); when this ledger knows nothing of the cohort
+        (a new, emptied or wrong state DB), the outbox folder's files too. What they record and
+        the ledger lacks is added to the ledger, without a body, so nothing sends it again; the
+        Journal counts it and one warning names the likely cause."""
+        cohort = self.settings.cohort.name
+        known = {(e.person_id, e.template, e.session, e.version) for e in ledger}
+        Key = tuple[str, Template, str, str]  # person, template, session, version
+        found: dict[Key, tuple[str, datetime]] = {}
+        for person_id, entries in sheet_records(tables.get(cohort)).items():
+            for entry in entries:
+                template = _template(entry.template)
+                if template is None:  # a template this version does not send
+                    continue
+                session = entry.session or ""
+                version = entry.qualifier or (
+                    "v1" if template is Template.INVITATION_SESSION and session else ""
+                )  # an invitation shows no qualifier for its first version
+                noon = datetime.combine(entry.day, datetime.min.time().replace(hour=12))
+                found.setdefault(
+                    (person_id, template, session, version),
+                    (entry.state, noon.replace(tzinfo=PARIS)),
+                )
+        from_sheet = len(set(found) - known)
+        outbox = self.settings.email.outbox
+        if not ledger and outbox is not None:
+            from pipeline.adapters.mail.transport import filed_messages
+            from pipeline.core.people import person_id as id_of
+
+            for name, address, when in filed_messages(outbox):
+                template = _template(name)
+                # a session message's file does not say its session: the sheet's record covers it
+                if template is not None and not template.per_session:
+                    found.setdefault((id_of(address), template, "", ""), ("sent", when))
+        missing = {key: value for key, value in found.items() if key not in known}
+        if not missing:
+            return ledger
+        where = self.store._safe_url()
+        from_outbox = len(missing) - from_sheet
+        log.warning(
+            "the state database %s did not know %d sent email(s) that the sheet '%s' (%d) or "
+            "the outbox (%d) records: they are added to its ledger and will not be sent again. "
+            "%s",
+            where, len(missing), cohort, from_sheet, from_outbox,
+            "It holds no message at all for this cohort: if this is not a first run on a new "
+            "database, check state.url (a new pod without its volume?)."
+            if not ledger
+            else "Was the database restored from an older copy?",
+            extra={"person_ids": sorted({key[0] for key in missing})},
+        )  # fmt: skip
+        report.counts["emails_recovered"] = len(missing)
+        from pipeline.app.programme_run import session_message_key
+        from pipeline.core.sessions import INVITED, read_sessions
+
+        # What was sent is taken to match the sessions as they are now (the sheet records no
+        # times): their fingerprints go with the adopted invitations and changes, so a later
+        # change of Début, Fin or Lieu is still seen and sent once.
+        sessions, _ = read_sessions(tables.get(self.settings.sheets.sessions))
+        prints = {s.code.casefold(): s.fingerprint for s in sessions}
+        adopted = [
+            (
+                pid, template,
+                session_message_key(cohort, pid, template, session, version)
+                if session else message_key(cohort, pid, template),
+                state, at, session, version,
+                prints.get(session.casefold(), "") if template in INVITED else "",
+            )
+            for (pid, template, session, version), (state, at) in sorted(missing.items())
+        ]  # fmt: skip
+        if dry_run:
+            return ledger + [
+                LedgerEntry(pid, t, state, at, session=session, version=version, detail=detail)
+                for pid, t, _, state, at, session, version, detail in adopted
+            ]
+        self.store.adopt(cohort, adopted, now)
+        return self.store.ledger(cohort)
+
     def evaluate(
         self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
     ) -> Evaluation:
@@ -473,6 +602,8 @@ class Runner:
             now,
             reference=self.reference(),
             time_zone=self.spreadsheet.time_zone,
+            released=self._withdrawn,
+            clock=self.clock(),
         )
 
     def _evaluate_programme(
@@ -525,9 +656,10 @@ class Runner:
         anomalies += ledger_anomalies(ledger, evaluation, config, settings.cohort.name)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
-            anomalies, evaluation.due, evaluation.members,
+            anomalies, evaluation.due, evaluation.members, evaluation.absent,
         )  # fmt: skip
         mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
+        mailed = mailed or report.counts.get("emails_recovered", 0) > 0  # the Journal says so
         marks = self.spreadsheet.layout_marks()
         names = settings.sheets
         more = programme_writes(
@@ -785,6 +917,7 @@ class Runner:
         values: list[Cell] = [sheet_stamp(start), sheet_stamp(end), result]
         values += [report.counts[k] for k in COUNT_KEYS]
         values.append(report.run_id)
+        values.append(report.counts.get("emails_recovered", 0))
         name = self.settings.sheets.journal
         current = tables.get(name)
         entry = plan_append(name, current, JOURNAL_HEADERS, values)

@@ -236,3 +236,31 @@ def test_a_promotion_from_registration_to_certificate(tmp_path: Path) -> None:
         (str(m["To"]), str(m["X-CUF-Template"]), str(m["Subject"])) for m in world.transport.sent
     )
     assert max(every.values()) == 1
+
+
+def test_losing_the_state_db_sends_no_session_message_twice(tmp_path: Path) -> None:
+    """A new, empty state DB: `Courriels envoyés` rebuilds the session ledger (sessions and
+    versions included), so nobody is invited again; a later change still goes out once."""
+    world = World(tmp_path)
+    world.run(at("2026-04-02T09:00"))
+    world.sheet.tables["Sessions"] = [
+        list(SESSION_HEADERS),
+        session_row("S1", "20/05/2026 09:30", "20/05/2026 12:30"),
+    ]
+    assert templates(world.run(at("2026-04-03T09:00"))) == {"invitation_session": 3}
+    world.sheet.tables["Sessions"][1][5] = "Lyon"
+    assert templates(world.run(at("2026-04-04T09:00"))) == {"session_modifiee": 3}
+    world.store = StateStore(f"sqlite:///{tmp_path / 'new-state.sqlite'}")  # the DB is lost
+    world.settings = world.settings.model_copy(
+        update={"state": world.settings.state.model_copy(
+            update={"url": f"sqlite:///{tmp_path / 'new-state.sqlite'}"})}
+    )  # fmt: skip
+    assert world.run(at("2026-04-05T09:00")) == []
+    rebuilt = {(e.template.value, e.session, e.version) for e in world.store.ledger(COHORT)}
+    assert ("session_modifiee", "S1", "v2") in rebuilt and (
+        "invitation_session",
+        "S1",
+        "v1",
+    ) in rebuilt
+    world.sheet.tables["Sessions"][1][5] = "Marseille"
+    assert templates(world.run(at("2026-04-06T09:00"))) == {"session_modifiee": 3}
