@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit bench clean
+.PHONY: install demo test lint unit bench mutation clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,5 +35,17 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Mutation testing of the matcher (README, "Mutation testing"); not part of `make test`.
+# MUTATE=matching or MUTATE=reference runs one file; MUTATION_WORKERS bounds the processes.
+MUTATE ?= matching reference
+MUTATION_WORKERS ?= 2
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	rm -rf mutants
+	for f in $(MUTATE); do \
+	  $(BIN)/mutmut run --max-children $(MUTATION_WORKERS) "pipeline.core.$$f.*"; \
+	done
+	$(BIN)/python scripts/mutation_report.py --diff
+
 clean:
-	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache .ruff_cache mutants
