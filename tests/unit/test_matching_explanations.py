@@ -659,6 +659,139 @@ CASES = [
         "« Conseil départemental » ne nomme pas de collectivité précise.",
     ),  # line 588
     ("-", None, None, AMBIGUOUS, (), "« - » ne nomme pas de collectivité."),  # line 595
+    # answers outside the corpus: shortened names, contradicted types and départements
+    ("Ivry", D, "94", NONE, (), "« Ivry » ne correspond à aucune adhérente."),
+    ("Ivry", I, "94", NONE, (), "« Ivry » ne correspond à aucune adhérente."),
+    (
+        "Clermont",
+        C,
+        None,
+        NONE,
+        (),
+        "« Clermont » : Clermont (09), Clermont (40), Clermont (60) et Clermont (74) ; aucune n'est adhérente.",
+    ),
+    ("Aix", C, None, NONE, (), "« Aix » : Aix (19), qui n'est pas dans la liste des adhérentes."),
+    (
+        "Saint-Herbl",
+        C,
+        "44",
+        AMBIGUOUS,
+        ("Saint-Herblain (44) — Adhérents ligne 33",),
+        "« Saint-Herbl » n'est pas un nom de collectivité connu ; il ressemble à l'adhérente « Saint-Herblain » (ligne 33, 44).",
+    ),
+    (
+        "Cherbourg",
+        C,
+        "14",
+        AMBIGUOUS,
+        ("Cherbourg-en-Cotentin (50, adhérente)",),
+        "« Cherbourg » désigne Cherbourg-en-Cotentin (50, adhérente), mais le département indiqué est 14 (Calvados).",
+    ),
+    (
+        "Romainville",
+        C,
+        "94",
+        AMBIGUOUS,
+        ("Romainville (93, adhérente)",),
+        "« Romainville » désigne Romainville (93, adhérente), mais le département indiqué est 94 (Val-de-Marne).",
+    ),
+    (
+        "Saint",
+        C,
+        "44",
+        AMBIGUOUS,
+        ("Saint-Herblain (44) — Adhérents ligne 33",),
+        "« Saint » désigne Le Saint (56), mais le département indiqué est 44 (Loire-Atlantique) ; nom abrégé de l'adhérente « Saint-Herblain » (ligne 33, 44) ?",
+    ),
+    (
+        "Saint",
+        None,
+        "93",
+        AMBIGUOUS,
+        ("Saint-Denis (93) — Adhérents ligne 3",),
+        "« Saint » désigne Le Saint (56), mais le département indiqué est 93 (Seine-Saint-Denis) ; nom abrégé de l'adhérente « Saint-Denis » (ligne 3, 93) ?",
+    ),
+    (
+        "Ivry",
+        C,
+        "91",
+        AMBIGUOUS,
+        ("Évry-Courcouronnes (91) — Adhérents ligne 42", "Igny (91)"),
+        "« Ivry » ressemble à l'adhérente « Évry-Courcouronnes » (ligne 42, 91) (approché 75 %), mais aussi à Igny (91) ?",
+    ),
+    (
+        "Évry",
+        C,
+        "94",
+        AMBIGUOUS,
+        ("Évry-Courcouronnes (91, adhérente)",),
+        "« Évry » désigne Évry (89) et Évry-Courcouronnes (91, adhérente), mais le département indiqué est 94 (Val-de-Marne).",
+    ),
+    (
+        "Lamballe",
+        C,
+        "44",
+        NONE,
+        (),
+        "« Lamballe » désigne Lamballe-Armor (22), qui n'est pas adhérente (le département indiqué est 44 (Loire-Atlantique)).",
+    ),
+    (
+        "Saint Denis",
+        None,
+        "974",
+        NONE,
+        (),
+        "« Saint Denis » : Saint-Denis (974) n'est pas adhérente (l'adhérente du même nom est Saint-Denis (93)).",
+    ),
+    (
+        "Cergy",
+        I,
+        "95",
+        AMBIGUOUS,
+        ("Communauté d'agglomération de Cergy-Pontoise (78, 95)", "Cergy (95, adhérente)"),
+        "« Cergy » : avec le type et le département indiqués, il s'agit de Communauté d'agglomération de Cergy-Pontoise (78, 95), qui n'est pas adhérente ; mais le nom désigne aussi Cergy (95, adhérente). Vérifiez le type de collectivité.",
+    ),
+    (
+        "Métropole de Montpellier",
+        C,
+        "34",
+        AMBIGUOUS,
+        ("Montpellier Méditerranée Métropole (34, adhérente)",),
+        "« Métropole de Montpellier » désigne Montpellier Méditerranée Métropole (34, adhérente), mais le type indiqué est « Commune ».",
+    ),
+    ("Grand Paris Sud", C, "91", NONE, (), "« Grand Paris Sud » ne correspond à aucune adhérente."),
+    (
+        "Lyon",
+        D,
+        "69",
+        AMBIGUOUS,
+        ("Lyon (69, adhérente)",),
+        "« Lyon » désigne Lyon (69, adhérente), mais le type indiqué est « Département ».",
+    ),
+    (
+        "Bretagne",
+        D,
+        "35",
+        AMBIGUOUS,
+        ("Bretagne (région, adhérente)",),
+        "« Bretagne » désigne Bretagne (région, adhérente), mais le type indiqué est « Département ».",
+    ),
+    (
+        "Finistère",
+        C,
+        "29",
+        AMBIGUOUS,
+        ("Finistère (département 29, adhérente)",),
+        "« Finistère » désigne Finistère (département 29, adhérente), mais le type indiqué est « Commune ».",
+    ),
+    (
+        "Corse",
+        C,
+        None,
+        AMBIGUOUS,
+        ("Collectivité de Corse (région, adhérente)",),
+        "« Corse » désigne Collectivité de Corse (région, adhérente), mais le type indiqué est « Commune ».",
+    ),
 ]
 
 
@@ -682,3 +815,39 @@ def test_explanation_and_candidates(
     assert (match.outcome, match.member, match.method) == (outcome, None, "")
     assert match.candidates == candidates
     assert match.explanation == explanation
+
+
+# Answers outside the corpus that are matched: (typed, type, département, member row, method)
+MATCHES = [
+    ("Ivry", C, "94", 31, "nom abrégé"),
+    ("Ivry", None, "94", 31, "nom abrégé"),
+    ("Ivry sur", C, "94", 31, "nom abrégé"),
+    ("Cherbourg", C, None, 22, "nom"),
+    ("Cherbourg", None, "50", 22, "nom"),
+    ("Mairie d Ivry", None, "94", 31, "nom abrégé"),
+    ("Clermont", D, "63", 20, "nom (type ignoré)"),
+    ("Aix", C, "13", 21, "nom"),
+    ("Aix", R, "13", 21, "nom (type ignoré)"),
+    ("Val", D, "94", 59, "nom abrégé"),
+    ("Bordeaux", R, "33", 7, "nom (type ignoré)"),
+    ("Montpellier", I, "34", 83, "nom"),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "department", "row", "method"),
+    MATCHES,
+    ids=[f"{c[0]}-{c[1].value if c[1] else '-'}-{c[2] or '-'}" for c in MATCHES],
+)
+def test_match_and_method(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    row: int,
+    method: str,
+) -> None:
+    """The answer is matched to its member, by the method shown in `Correspondance`."""
+    match = match_authority(index, typed, kind, department)
+    assert match.member is not None, match.explanation
+    assert (match.outcome, match.member.row, match.method) == (MatchOutcome.MATCHED, row, method)
