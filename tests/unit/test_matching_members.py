@@ -145,6 +145,7 @@ def test_member_notes_tell_staff_which_lines_to_fix(reference: Reference) -> Non
         member("Brest Métropole", I, "29", BREST_METROPOLE_SIREN, row=7),
         member("Lyon", C, "69", row=8),
         member("Saint-Denis", D, "29", row=9),
+        member("La Rochelle", C, row=10),
     ]
     notes = member_notes(build_index(lines, reference))
     assert [(m.row, text) for m, text in notes] == [
@@ -173,6 +174,11 @@ def test_member_notes_tell_staff_which_lines_to_fix(reference: Reference) -> Non
             9,
             "« Saint-Denis » peut être Saint-Denis (974), Saint-Denis (93), Saint-Denis (11) ou "
             "Saint-Denis (30) : précisez le type et le département.",
+        ),
+        (
+            10,
+            "« La Rochelle » peut être La Rochelle (17) ou La Rochelle (70) : précisez le type et "
+            "le département.",
         ),
     ]
 
