@@ -100,6 +100,24 @@ def test_answer_gets_its_labelled_outcome(answer: Answer, by_line: dict[int, Res
     )
 
 
+def test_every_answer_on_a_freshly_built_index() -> None:
+    """Every answer not listed as a known miss gets its labelled outcome and method, the member
+    list being indexed inside this test (so one test sees any change in how members are read,
+    which the shared fixture hides from per-test tools such as mutation testing)."""
+    fresh = score(build_index(load_members(), load_reference()), ANSWERS)
+    changed = [
+        r
+        for r in fresh.results
+        if r.answer.line not in KNOWN_WRONG
+        and (r.got, r.method) != (r.answer.expected, r.answer.method)
+    ]
+    assert not changed, "\n" + "\n".join(
+        f"line {r.answer.line} {r.answer.authority!r}: expected "
+        f"{_outcome(r.answer.expected, r.answer.method)}, got {_outcome(r.got, r.method)}"
+        for r in changed
+    )
+
+
 def test_no_wrong_match_on_the_corpus(result: Score) -> None:
     """No answer, not even a known miss, is matched to a member it does not come from."""
     assert not result.wrong_matches, "\n" + describe(result.wrong_matches)
