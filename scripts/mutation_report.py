@@ -57,7 +57,7 @@ def function_sources(path: Path) -> dict[str, str]:
 
 def change(sources: dict[str, str], mutant: str) -> str:
     """The changed lines of a mutant against its original, on one line."""
-    local = mutant.rsplit(".", 1)[-1].split("ǁ")[-1]
+    local = mutant.rsplit(".", 1)[-1]
     original = sources.get(re.sub(r"__mutmut_\d+$", "__mutmut_orig", local), "")
     mutated = sources.get(local, "")
     lines = [

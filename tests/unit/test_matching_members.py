@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from pipeline.adapters.reference import load_reference
-from pipeline.core.matching import MemberIndex, build_index, member_notes
+from pipeline.core.matching import MemberIndex, build_index, match_authority, member_notes
 from pipeline.core.reference import Reference
-from pipeline.model import AuthorityKind, Member
+from pipeline.model import AuthorityKind, MatchOutcome, Member
 
 C = AuthorityKind.COMMUNE
 I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
@@ -186,3 +186,16 @@ def test_member_notes_tell_staff_which_lines_to_fix(reference: Reference) -> Non
 def test_member_notes_need_the_official_list() -> None:
     """Without the official list nothing is resolved, so no line is reported."""
     assert member_notes(build_index([member("Pôle truc", A)])) == []
+
+
+def test_alias_naming_the_member_through_its_type_adds_no_evidence(reference: Reference) -> None:
+    """`Brest` as an alias of Brest Métropole is the métropole's own name (through the type
+    Intercommunalité): "Brest" without a type stays a doubt between the commune and the
+    métropole, and is never matched as the alias."""
+    line = member("Brest Métropole", I, "29", aliases=("Brest",))
+    index = build_index([line], reference)
+    assert index.alias_keys == {}
+    match = match_authority(index, "Brest", None, None)
+    assert (match.outcome, match.method) == (MatchOutcome.AMBIGUOUS, "")
+    assert match.candidates == ("Brest (29)", "Brest Métropole (29, adhérente)")
+    assert match_authority(index, "Brest", I, None).method == "nom"
