@@ -18,16 +18,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python scripts/demo.py
+	$(BIN)/python -m tools.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check pipeline tests bench scripts
-	$(BIN)/ruff format --check pipeline tests bench scripts
+	$(BIN)/ruff check pipeline tests bench tools
+	$(BIN)/ruff format --check pipeline tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# the fast subset: unit tests and the backend contract on the in-memory and local backends
 unit: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest tests/unit tests/contract -k 'not google'
 
 test: lint
 	$(BIN)/pytest
@@ -45,7 +46,7 @@ mutation: $(STAMP)
 	for f in $(MUTATE); do \
 	  $(BIN)/mutmut run --max-children $(MUTATION_WORKERS) "pipeline.core.$$f.*"; \
 	done
-	$(BIN)/python scripts/mutation_report.py --diff
+	$(BIN)/python -m tools.mutation_report --diff
 
 clean:
 	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache .ruff_cache mutants

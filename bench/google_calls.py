@@ -2,7 +2,7 @@
 
 `python -m bench.google_calls` (from the repository root; `make bench` runs it too).
 
-For 10, 1,000 and 10,000 form answers (`pipeline.demodata.generate`, seeded as Google Forms
+For 10, 1,000 and 10,000 form answers (`tools.demodata.generate`, seeded as Google Forms
 keeps them: timestamps as date-time serials), a stand-in spreadsheet is seeded and the real
 `Runner` runs twice on it through `GoogleSpreadsheet` (gspread and google-auth over HTTP on
 127.0.0.1): a first run and an idle rerun. Then a naive gspread script writes the same people
@@ -38,20 +38,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from pipeline.adapters.google_sheets import GoogleSpreadsheet, TokenBucket
+from pipeline.adapters.google.spreadsheet import GoogleSpreadsheet, TokenBucket
 from pipeline.adapters.sheets import Table
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner
 from pipeline.config import Settings
-from pipeline.demodata import MEMBERS_SHEET, RESPONSES_SHEET, generate
-from pipeline.model import WritePlan
-from pipeline.run import Runner
-from tests.integration.sheets_standin import (
+from pipeline.core.model import WritePlan
+from tests.support.sheets_standin import (
     Call,
     Cell,
     SheetsStandIn,
     serial,
     service_account,
 )
+from tools.demodata import MEMBERS_SHEET, RESPONSES_SHEET, generate
 
 AS_OF = "2026-05-05T10:00:00+02:00"  # after the registration closed: every status is final
 COHORT = "Promotion 2026"

@@ -2,7 +2,7 @@
 
 Two parts:
 
-1. The labelled corpus (`tests/unit/matching_corpus/`): precision of automatic matches (a wrong
+1. The labelled corpus (`tests/support/matching_corpus/`): precision of automatic matches (a wrong
    one is a wrong certificate), recall (answers from a member matched to it), share sent to
    `À vérifier`, accuracy, and the same per category.
 2. A generated run: a member list of 1,000 real collectivités drawn from the official list and
@@ -39,9 +39,9 @@ if str(ROOT) not in sys.path:
 
 from pipeline.adapters.reference import load_reference  # noqa: E402
 from pipeline.core.matching import build_index, match_authority  # noqa: E402
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member  # noqa: E402
 from pipeline.core.reference import Place, Reference  # noqa: E402
-from pipeline.model import AuthorityKind, MatchOutcome, Member  # noqa: E402
-from tests.unit.matching_corpus.corpus import (  # noqa: E402
+from tests.support.matching_corpus.corpus import (  # noqa: E402
     load_answers,
     load_members,
     score,

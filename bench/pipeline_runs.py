@@ -52,7 +52,7 @@ def bench(answers: int, members: int) -> None:
         config.write_text(CONFIG.format(dir=directory), encoding="utf-8")
         book = directory / "bench.xlsx"
         subprocess.run(
-            [sys.executable, "-m", "pipeline.demodata", "--out", str(book),
+            [sys.executable, "-m", "tools.demodata", "--out", str(book),
              "--answers", str(answers), "--members", str(members), "--seed", "7"],
             cwd=ROOT, check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.adapters.render import render_message, sample_person
-from pipeline.adapters.smtp import SmtpTransport
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.mail.render import render_message, sample_person
+from pipeline.adapters.mail.smtp import SmtpTransport
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner, RunReport, message_key
 from pipeline.config import Settings
+from pipeline.core.model import Template
 from pipeline.core.people import person_id
-from pipeline.model import Template
-from pipeline.run import Runner, RunReport, message_key
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 4, 2, 9, 30, tzinfo=ZoneInfo("Europe/Paris"))
@@ -33,7 +33,7 @@ USER, PASSWORD = "bench", "bench-password"
 SERVER = f"""
 import sys
 from pathlib import Path
-from tests.smtp_server import LocalCA, SmtpServer
+from tests.support.smtp_server import LocalCA, SmtpServer
 folder = Path(sys.argv[1])
 ca = LocalCA(folder / "ca.pem", folder / "server.pem", folder / "server.key")
 with SmtpServer("starttls", ca=ca, users={{"{USER}": "{PASSWORD}"}}) as server:
@@ -86,8 +86,8 @@ def timed(action: Callable[[], Any]) -> float:
 
 
 def bench(count: int) -> None:
-    from tests.fakes import MemorySpreadsheet
-    from tests.smtp_server import make_ca
+    from tests.support.fakes import MemorySpreadsheet
+    from tests.support.smtp_server import make_ca
 
     with tempfile.TemporaryDirectory(prefix="diplomates-smtp-bench-") as folder:
         directory = Path(folder)

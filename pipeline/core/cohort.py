@@ -9,6 +9,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pipeline.config import Settings
+from pipeline.core.errors import SheetError
 from pipeline.core.geo import department_code, region_of
 from pipeline.core.layout import (
     cohort_layout,
@@ -20,14 +21,7 @@ from pipeline.core.layout import (
 )
 from pipeline.core.matching import build_index, match_authority, match_key
 from pipeline.core.messages import due_messages
-from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
-from pipeline.core.people import merge_people, probable_duplicates
-from pipeline.core.placement import Placement, place
-from pipeline.core.reference import Reference
-from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
-from pipeline.core.text import clean, fold
-from pipeline.errors import SheetError
-from pipeline.model import (
+from pipeline.core.model import (
     Anomaly,
     Cell,
     Eligibility,
@@ -39,6 +33,12 @@ from pipeline.model import (
     Status,
     Template,
 )
+from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
+from pipeline.core.people import merge_people, probable_duplicates
+from pipeline.core.placement import Placement, place
+from pipeline.core.reference import Reference
+from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
+from pipeline.core.text import clean, fold
 
 ID = "ID"
 DECISION = "Décision CUF"

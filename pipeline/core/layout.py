@@ -22,8 +22,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from pipeline.core.text import fold
-from pipeline.model import (
+from pipeline.core.model import (
     REJECTING,
     Area,
     Cell,
@@ -41,6 +40,7 @@ from pipeline.model import (
     Status,
     ValueColour,
 )
+from pipeline.core.text import fold
 
 LAYOUT_VERSION = 1
 MARK_PREFIX = "dt-layout-"

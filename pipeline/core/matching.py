@@ -34,6 +34,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from pipeline.core.geo import department_name
+from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
 from pipeline.core.reference import (
     EMPTY_REFERENCE,
     HINT_KINDS,
@@ -49,7 +50,6 @@ from pipeline.core.reference import (
     parse_authority,
 )
 from pipeline.core.text import fold
-from pipeline.model import AuthorityKind, Match, MatchOutcome, Member
 
 _PUNCT = re.compile(r"[^a-z0-9 ]+")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
 
+from pipeline.core.model import Eligibility, Person, Status, Template
 from pipeline.core.placement import Placement
-from pipeline.model import Eligibility, Person, Status, Template
 
 
 def due_messages(

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from pipeline.core.errors import SheetError
 from pipeline.core.geo import department_code
+from pipeline.core.model import Anomaly, AuthorityKind, Reason, Response, Role
 from pipeline.core.text import clean, fold
-from pipeline.errors import SheetError
-from pipeline.model import Anomaly, AuthorityKind, Reason, Response, Role
 
 PARIS = ZoneInfo("Europe/Paris")
 SHEETS_EPOCH = datetime(1899, 12, 30)

@@ -6,8 +6,8 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 
+from pipeline.core.model import Anomaly, Person, Reason, Response
 from pipeline.core.text import fold
-from pipeline.model import Anomaly, Person, Reason, Response
 
 
 def person_id(email: str) -> str:

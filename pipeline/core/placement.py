@@ -8,9 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.config import CohortSettings
-from pipeline.core.parse import PARIS
-from pipeline.core.text import fold
-from pipeline.model import (
+from pipeline.core.model import (
     Anomaly,
     Decision,
     Eligibility,
@@ -20,6 +18,8 @@ from pipeline.model import (
     Reason,
     Status,
 )
+from pipeline.core.parse import PARIS
+from pipeline.core.text import fold
 
 _DECISIONS = {fold(d.value): d for d in Decision}
 PLACED = frozenset({Status.INSCRIT, Status.PROPOSE})

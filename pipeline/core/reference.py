@@ -22,8 +22,8 @@ from typing import NamedTuple, overload
 from rapidfuzz.distance import OSA
 
 from pipeline.core.geo import DEPARTMENTS, department_code
+from pipeline.core.model import AuthorityKind
 from pipeline.core.text import ascii_fold
-from pipeline.model import AuthorityKind
 
 
 @dataclass(frozen=True, slots=True)

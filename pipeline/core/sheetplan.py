@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from pipeline.core.errors import SheetError
+from pipeline.core.model import Cell, CellWrite, SheetWrite
 from pipeline.core.text import fold
-from pipeline.errors import SheetError
-from pipeline.model import Cell, CellWrite, SheetWrite
 
 Table = Sequence[Sequence[str]]
 

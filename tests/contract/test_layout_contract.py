@@ -17,20 +17,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.adapters.local_workbook import LocalWorkbook
 from pipeline.adapters.sheets import Spreadsheet
-from pipeline.adapters.state import StateStore
-from pipeline.adapters.xlsx_layout import marks_of
+from pipeline.adapters.state.store import StateStore
+from pipeline.adapters.xlsx.layout import marks_of
+from pipeline.adapters.xlsx.workbook import LocalWorkbook
+from pipeline.app.run import Runner
 from pipeline.core.cohort import COHORT_HEADERS
-from pipeline.model import Decision
-from pipeline.run import Runner
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.contract.conftest import Factory
-from tests.contract.conftest import _local as local_factory
-from tests.fakes import MemorySpreadsheet, RecordingTransport
-from tests.integration.conftest import GoogleSheetsHarness, google_harness
-from tests.integration.sheets_standin import Sheet
-from tests.integration.sheets_standin.cells import raw_cell
+from pipeline.core.model import Decision
+from tests.support.backends import Factory
+from tests.support.backends import _local as local_factory
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
+from tests.support.google_harness import GoogleSheetsHarness, google_harness
+from tests.support.sheets_standin import Sheet
+from tests.support.sheets_standin.cells import raw_cell
 
 PARIS = ZoneInfo("Europe/Paris")
 OPENING = datetime(2026, 4, 2, 9, 0, tzinfo=PARIS)

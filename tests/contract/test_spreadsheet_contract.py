@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.model import CellWrite, SheetWrite, WritePlan
-from tests.contract.conftest import Factory
+from pipeline.core.model import CellWrite, SheetWrite, WritePlan
+from tests.support.backends import Factory
 
 SEED = {
     "Réponses au formulaire 1": [

@@ -28,11 +28,12 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from pipeline.adapters.state import StateStore, messages, runs
+from pipeline.adapters.state.store import StateStore, messages, runs
+from pipeline.app.run import Runner
 from pipeline.config import load_settings
-from pipeline.run import Runner
-from tests.builders import answer
-from tests.e2e.ops import (
+from tests.support.builders import answer
+from tests.support.ops import (
+    ANSWERS,
     COHORT,
     RESPONSES,
     Env,
@@ -47,16 +48,6 @@ from tests.e2e.ops import (
 
 PARIS = ZoneInfo("Europe/Paris")
 AS_OF = {1: "2026-03-20T10:00", 2: "2026-04-02T09:00"}
-ANSWERS = [
-    answer("02/03/2026 09:00:00", "ana@lyon.fr", "Bernard", "Ana"),
-    answer("03/03/2026 09:00:00", "bruno@rennes.fr", "Morel", "Bruno", "Rennes", department="35"),
-    answer("04/03/2026 09:00:00", "chloe@lyon.fr", "Faure", "Chloé", first_term="Non"),
-    answer("05/03/2026 09:00:00", "dan@nulle-part.fr", "Lefèvre", "Dan", "Trifouilly-les-Oies"),
-    answer("06/03/2026 09:00:00", "eve@rennes.fr", "Roux", "Ève", "Rennes", department="35",
-           role="Agent·e territorial·e (non élu·e)", first_term="Non"),
-    answer("07/03/2026 09:00:00", "pas-une-adresse", "Petit", "Gus"),
-    answer("08/03/2026 09:00:00", "hana@lyon.fr", "Garnier", "Hana", consent=""),
-]  # fmt: skip
 VALID = {
     1: {"ana", "bruno", "chloe", "dan", "eve"},
     2: {"ana", "bruno", "chloe", "dan", "eve", "fanny"},

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.state import StateStore
-from pipeline.cli import main
-from tests.builders import answer
-from tests.e2e.ops import diplomates, edit_workbook, make_env, outbox_messages
+from pipeline.adapters.state.store import StateStore
+from pipeline.entry.cli import main
+from tests.support.builders import answer
+from tests.support.ops import diplomates, edit_workbook, make_env, outbox_messages
 
 # Planted values: none of them may appear in any log line, any command output or the alert.
 CANARIES = [

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.core.people import person_id
-from tests.e2e.scenario import (
+from pipeline.entry.cli import main
+from tests.support.scenario import (
     CONFIG,
     FORM,
     LATE,

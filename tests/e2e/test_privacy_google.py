@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.core.people import person_id
-from tests.e2e.google_world import (
+from pipeline.entry.cli import main
+from tests.support.google_world import (
     World,
     consistent_rows,
     google_world,
     is_key_check,
     rotate,
 )
-from tests.e2e.scenario import (
+from tests.support.scenario import (
     COHORT,
     FORM,
     outbox,

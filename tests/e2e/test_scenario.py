@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import main
-from tests.e2e.scenario import (
+from pipeline.entry.cli import main
+from tests.support.scenario import (
     CONFIG,
     Scenario,
     WorkbookView,

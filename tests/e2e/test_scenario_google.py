@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from pipeline.cli import main
 from pipeline.core.people import person_id
-from tests.e2e.google_world import (
+from pipeline.entry.cli import main
+from tests.support.google_world import (
     READ,
     WRITE_APIS,
     World,
@@ -30,7 +30,7 @@ from tests.e2e.google_world import (
     is_key_check,
     rotate,
 )
-from tests.e2e.scenario import (
+from tests.support.scenario import (
     COHORT,
     CONFIG,
     IDLE_1,
@@ -48,7 +48,7 @@ from tests.e2e.scenario import (
     sent,
     write_workbook,
 )
-from tests.integration.sheets_standin import Cell
+from tests.support.sheets_standin import Cell
 
 
 @pytest.fixture

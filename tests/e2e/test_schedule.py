@@ -16,12 +16,12 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from pipeline.adapters.state import StateStore, messages, runs
-from pipeline.errors import LockHeldError
-from pipeline.run import LOCK_LEASE
-from tests import pg
-from tests.builders import answer
-from tests.e2e.ops import (
+from pipeline.adapters.state.store import StateStore, messages, runs
+from pipeline.app.run import LOCK_LEASE
+from pipeline.core.errors import LockHeldError
+from tests.support import pg
+from tests.support.builders import answer
+from tests.support.ops import (
     COHORT,
     RESPONSES,
     ROOT,

@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from pipeline.adapters.smtp import PASSWORD_ENV
-from pipeline.adapters.state import MessageRecord, StateStore
-from pipeline.cli import main
+from pipeline.adapters.mail.smtp import PASSWORD_ENV
+from pipeline.adapters.state.store import MessageRecord, StateStore
 from pipeline.core.people import person_id
-from tests.e2e.scenario import CONFIG as SCENARIO_CONFIG
-from tests.e2e.scenario import WorkbookView, people, records, staff_edit, write_workbook
-from tests.smtp_server import Captured, LocalCA, SmtpServer, make_ca
+from pipeline.entry.cli import main
+from tests.support.scenario import CONFIG as SCENARIO_CONFIG
+from tests.support.scenario import WorkbookView, people, records, staff_edit, write_workbook
+from tests.support.smtp_server import Captured, LocalCA, SmtpServer, make_ca
 
 ROOT = Path(__file__).resolve().parents[2]
 USER, PASSWORD = "cuf-relay", "Tr0ub4dor&3-relais"

@@ -11,18 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.google_sheets import (
+from pipeline.adapters.google.spreadsheet import (
     GoogleSpreadsheet,
     SheetMovedError,
     TokenBucket,
     spreadsheet_id,
 )
 from pipeline.config import SpreadsheetSettings
-from pipeline.errors import ConfigError, SheetError
-from pipeline.model import CellWrite, SheetWrite, WritePlan
-
-from .conftest import FakeClock, GoogleSheetsHarness
-from .sheets_standin import Cell, serial, service_account
+from pipeline.core.errors import ConfigError, SheetError
+from pipeline.core.model import CellWrite, SheetWrite, WritePlan
+from tests.support.google_harness import FakeClock, GoogleSheetsHarness
+from tests.support.sheets_standin import Cell, serial, service_account
 
 COHORT = "Promotion 2026"
 HEADER = ["ID", "Nom", "Prénom", "Décision CUF", "Statut"]

@@ -12,19 +12,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.adapters.mail import (
+from pipeline.adapters.mail.render import render_message, render_raw, sample_person
+from pipeline.adapters.mail.smtp import PASSWORD_ENV, SmtpTransport
+from pipeline.adapters.mail.transport import (
     PermanentFailure,
     ServerUnavailable,
     TemporaryFailure,
     UncertainDelivery,
 )
-from pipeline.adapters.render import render_message, render_raw, sample_person
-from pipeline.adapters.smtp import PASSWORD_ENV, SmtpTransport
+from pipeline.app.run import message_key
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, MailError
-from pipeline.model import Template
-from pipeline.run import message_key
-from tests.smtp_server import LocalCA, Script, SmtpServer, free_port, make_ca
+from pipeline.core.errors import ConfigError, MailError
+from pipeline.core.model import Template
+from tests.support.smtp_server import LocalCA, Script, SmtpServer, free_port, make_ca
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 4, 2, 9, 30, tzinfo=PARIS)

@@ -10,16 +10,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import pipeline.run
-from pipeline.adapters.smtp import PASSWORD_ENV
-from pipeline.adapters.state import StateStore
+import pipeline.app.run
+from pipeline.adapters.mail.smtp import PASSWORD_ENV
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner
 from pipeline.config import Settings
+from pipeline.core.errors import MailError
 from pipeline.core.people import person_id
-from pipeline.errors import MailError
-from pipeline.run import Runner
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
-from tests.fakes import MemorySpreadsheet
-from tests.smtp_server import LocalCA, Script, SmtpServer, free_port, make_ca
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
+from tests.support.fakes import MemorySpreadsheet
+from tests.support.smtp_server import LocalCA, Script, SmtpServer, free_port, make_ca
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=PARIS)  # interest phase: one accuse_reception each
@@ -87,7 +87,7 @@ class World:
         self.store = StateStore(self.settings.state.url)
         self.time = FakeTime()
 
-    def run(self, at: datetime) -> pipeline.run.RunReport:
+    def run(self, at: datetime) -> pipeline.app.run.RunReport:
         runner = Runner(
             self.settings, spreadsheet=self.sheet, store=self.store,
             sleep=self.time.sleep, monotonic=self.time.clock,
@@ -212,7 +212,7 @@ def test_the_send_budget_leaves_the_rest_for_the_next_run(
     tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run paces within SEND_BUDGET; what would fall after it waits for the next run."""
-    monkeypatch.setattr(pipeline.run, "SEND_BUDGET", timedelta(seconds=90))
+    monkeypatch.setattr(pipeline.app.run, "SEND_BUDGET", timedelta(seconds=90))
     world = World(tmp_path, server.port, max_per_minute=1)
     report = world.run(T0)
     assert report.counts["emails_sent"] == 2 and report.counts["emails_waiting"] == 3

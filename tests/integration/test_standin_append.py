@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .sheets_standin import Spreadsheet
+from tests.support.sheets_standin import Spreadsheet
 
 RAW = {"valueInputOption": ["RAW"]}
 

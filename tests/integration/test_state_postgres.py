@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.state import StateStore
-from pipeline.errors import LockHeldError, PipelineError
-from pipeline.model import Template
-from pipeline.run import LOCK_LEASE, Runner
-from tests import pg
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.fakes import MemorySpreadsheet, RecordingTransport
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import LOCK_LEASE, Runner
+from pipeline.core.errors import LockHeldError, PipelineError
+from pipeline.core.model import Template
+from tests.support import pg
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 
 T0 = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 BACKENDS = ["sqlite", "postgresql"]

@@ -15,10 +15,10 @@ import pytest
 from email_validator import EmailNotValidError, validate_email
 from openpyxl import load_workbook
 
-from pipeline import demodata
 from pipeline.core.geo import DEPARTMENTS
+from pipeline.core.model import AuthorityKind, Role
 from pipeline.core.text import clean, fold
-from pipeline.model import AuthorityKind, Role
+from tools import demodata
 
 # The SPEC's headers, written out here so the test pins the contract, not the module's constants.
 SPEC_RESPONSE_HEADERS = [
@@ -73,7 +73,7 @@ def test_same_seed_gives_same_data() -> None:
 def test_same_seed_across_processes() -> None:
     """The data does not depend on Python's per-process string hashing (PYTHONHASHSEED)."""
     code = (
-        "import hashlib; from pipeline.demodata import generate; "
+        "import hashlib; from tools.demodata import generate; "
         "print(hashlib.sha256(repr(generate(400, 300, seed=3)).encode()).hexdigest())"
     )
     digests = set()
@@ -341,7 +341,7 @@ def test_workbook_round_trips_through_openpyxl(tmp_path: Path) -> None:
 def test_command_line_writes_the_workbook(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`python -m pipeline.demodata --out PATH` writes the workbook and exits 0."""
+    """`python -m tools.demodata --out PATH` writes the workbook and exits 0."""
     path = tmp_path / "out" / "demo.xlsx"
     assert demodata.main(["--out", str(path), "--answers", "25", "--members", "12"]) == 0
     assert load_workbook(path).sheetnames == ["Réponses au formulaire 1", "Adhérents"]

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.cli import build_parser
 from pipeline.config import ScheduleSettings, Settings, load_settings
-from tests.e2e.ops import make_env, outbox_messages
-from tests.e2e.test_crash import ANSWERS
+from pipeline.entry.cli import build_parser
+from tests.support.ops import ANSWERS, make_env, outbox_messages
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

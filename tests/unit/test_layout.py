@@ -28,9 +28,9 @@ from pipeline.core.layout import (
     review_layout,
     with_layout,
 )
-from pipeline.model import Decision, Eligibility, SheetLayout, SheetWrite, Status
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.unit.test_sheetplan import apply
+from pipeline.core.model import Decision, Eligibility, SheetLayout, SheetWrite, Status
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.sheets import apply
 
 PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 4, 2, 9, 0, tzinfo=PARIS)

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority, match_key
+from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
 from pipeline.core.reference import Hint, Place, Reference, name_tokens, parse_authority
-from pipeline.model import AuthorityKind, Match, MatchOutcome, Member
-from tests.unit.matching_corpus.corpus import load_answers, load_members
+from tests.support.matching_corpus.corpus import load_answers, load_members
 
 C = AuthorityKind.COMMUNE
 I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741

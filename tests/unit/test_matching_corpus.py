@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import build_index
-from tests.unit.matching_corpus.corpus import (
+from tests.support.matching_corpus.corpus import (
     A_VERIFIER,
     NON,
     Answer,

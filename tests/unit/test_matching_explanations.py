@@ -8,8 +8,8 @@ import pytest
 
 from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
-from pipeline.model import AuthorityKind, MatchOutcome
-from tests.unit.matching_corpus.corpus import load_members
+from pipeline.core.model import AuthorityKind, MatchOutcome
+from tests.support.matching_corpus.corpus import load_members
 
 C = AuthorityKind.COMMUNE
 I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741

@@ -7,8 +7,8 @@ import pytest
 
 from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority, member_notes
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import Reference
-from pipeline.model import AuthorityKind, MatchOutcome, Member
 
 C = AuthorityKind.COMMUNE
 I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741

@@ -9,9 +9,9 @@ import pytest
 
 from pipeline.adapters import reference as adapter
 from pipeline.adapters.reference import load_reference
+from pipeline.core.errors import PipelineError
+from pipeline.core.model import AuthorityKind
 from pipeline.core.reference import Reference, name_key, parse_authority
-from pipeline.errors import PipelineError
-from pipeline.model import AuthorityKind
 
 
 @pytest.fixture(scope="module")

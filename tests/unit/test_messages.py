@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pipeline.core.messages import due_messages
+from pipeline.core.model import Eligibility, Status, Template
 from pipeline.core.placement import Placement
-from pipeline.model import Eligibility, Status, Template
-from tests.unit.test_placement import person
+from tests.support.builders import person
 
 E, S, T = Eligibility, Status, Template
 P = person("a", 1)

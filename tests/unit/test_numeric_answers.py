@@ -15,7 +15,7 @@ from pipeline.adapters.sheets import cell_text
 from pipeline.config import DEFAULT_ALIASES
 from pipeline.core.geo import department_code
 from pipeline.core.parse import PARIS, locate_columns, normalize_phone, parse_row
-from tests.builders import FORM_HEADERS, answer
+from tests.support.builders import FORM_HEADERS, answer
 
 COLUMNS = locate_columns(FORM_HEADERS, DEFAULT_ALIASES, "Réponses")
 

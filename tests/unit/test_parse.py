@@ -7,6 +7,8 @@ from datetime import datetime
 import pytest
 
 from pipeline.config import DEFAULT_ALIASES
+from pipeline.core.errors import SheetError
+from pipeline.core.model import Reason, Role
 from pipeline.core.parse import (
     PARIS,
     locate_columns,
@@ -16,9 +18,7 @@ from pipeline.core.parse import (
     parse_row,
     parse_timestamp,
 )
-from pipeline.errors import SheetError
-from pipeline.model import Reason, Role
-from tests.builders import FORM_HEADERS, answer
+from tests.support.builders import FORM_HEADERS, answer
 
 COLUMNS = locate_columns(FORM_HEADERS, DEFAULT_ALIASES, "Réponses")
 

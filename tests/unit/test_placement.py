@@ -9,11 +9,8 @@ import pytest
 
 from pipeline.config import CohortSettings
 from pipeline.core.cohort import current_decisions
-from pipeline.core.parse import PARIS
-from pipeline.core.people import person_id
-from pipeline.core.placement import place
-from pipeline.errors import SheetError
-from pipeline.model import (
+from pipeline.core.errors import SheetError
+from pipeline.core.model import (
     AuthorityKind,
     Eligibility,
     Match,
@@ -24,7 +21,10 @@ from pipeline.model import (
     Role,
     Status,
 )
-from tests.builders import settings
+from pipeline.core.parse import PARIS
+from pipeline.core.people import person_id
+from pipeline.core.placement import place
+from tests.support.builders import person, settings
 
 OPENS = datetime(2026, 3, 30, 9, 0, tzinfo=PARIS)
 AFTER = OPENS + timedelta(days=2)
@@ -34,22 +34,6 @@ RENNES = Member(row=3, name="Rennes", kind=AuthorityKind.COMMUNE, department="35
 
 def cohort(**changes: object) -> CohortSettings:
     return settings(Path("/tmp")).cohort.model_copy(update=changes)
-
-
-def person(
-    name: str,
-    day: int,
-    role: Role | None = Role.MAIRE,
-    first_term: bool = False,
-) -> Person:
-    moment = datetime(2026, 3, day, 10, 0, tzinfo=PARIS)
-    return Person(
-        id=person_id(f"{name}@x.fr"), email=f"{name}@x.fr", last_name=name, first_name="A",
-        phone="", role=role, role_raw=role.value if role else "Chargée de mission",
-        authority="Lyon", authority_kind=None, department=None, department_raw="",
-        first_term=first_term, intl_delegate=None, comment="", first_submitted=moment,
-        last_submitted=moment, responses=1, rows=(day,),
-    )  # fmt: skip
 
 
 def matched(member: Member = LYON) -> Match:

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from pipeline.config import load_settings
 from pipeline.core.cohort import evaluate
+from pipeline.core.errors import ConfigError
+from pipeline.core.model import Reason
 from pipeline.core.parse import PARIS, normalize_email
 from pipeline.core.people import person_id
 from pipeline.core.privacy import (
@@ -22,9 +24,7 @@ from pipeline.core.privacy import (
     screen_responses,
     tombstone,
 )
-from pipeline.errors import ConfigError
-from pipeline.model import Reason
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
 
 SALT = bytes(range(32))
 MEMBERS = [MEMBER_HEADERS, member("Ville de Lyon")]

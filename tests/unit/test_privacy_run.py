@@ -12,16 +12,16 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline import logs
-from pipeline.adapters.mail import OutboxTransport
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.mail.transport import OutboxTransport
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.privacy import erase, export, purge_now
+from pipeline.app.run import LOCK_LEASE, Runner
 from pipeline.config import PrivacySettings, Settings
+from pipeline.core.errors import LockHeldError
+from pipeline.core.model import Template
 from pipeline.core.people import person_id
-from pipeline.errors import LockHeldError
-from pipeline.model import Template
-from pipeline.privacy import erase, export, purge_now
-from pipeline.run import LOCK_LEASE, Runner
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.fakes import MemorySpreadsheet, RecordingTransport
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=PARIS)

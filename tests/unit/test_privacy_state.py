@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.adapters.privacy_state import PrivacyState
-from pipeline.adapters.state import StateStore
-from pipeline.errors import PipelineError
-from pipeline.mail_commands import resend
-from pipeline.model import Template
-from tests import pg
-from tests.builders import settings
+from pipeline.adapters.state.privacy import PrivacyState
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.mail_commands import resend
+from pipeline.core.errors import PipelineError
+from pipeline.core.model import Template
+from tests.support import pg
+from tests.support.builders import settings
 
 T0 = datetime(2026, 3, 20, 9, 0, tzinfo=UTC)
 BODY = (

@@ -16,6 +16,7 @@ from pipeline.adapters import reference as adapter
 from pipeline.adapters.reference import load_reference
 from pipeline.core import reference as core
 from pipeline.core import text as core_text
+from pipeline.core.model import AuthorityKind
 from pipeline.core.reference import (
     Place,
     PlaceTable,
@@ -26,7 +27,6 @@ from pipeline.core.reference import (
     loose_key,
     name_tokens,
 )
-from pipeline.model import AuthorityKind
 
 C = AuthorityKind.COMMUNE
 I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741

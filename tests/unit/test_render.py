@@ -18,8 +18,8 @@ from hypothesis import settings as settings_
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
-import pipeline.adapters.render as render_module
-from pipeline.adapters.render import (
+import pipeline.adapters.mail.render as render_module
+from pipeline.adapters.mail.render import (
     TEMPLATES_DIR,
     _render_parts,
     forget_rendered,
@@ -29,7 +29,7 @@ from pipeline.adapters.render import (
     sample_person,
 )
 from pipeline.config import Settings
-from pipeline.model import Person, Role, Template
+from pipeline.core.model import Person, Role, Template
 
 PARIS = ZoneInfo("Europe/Paris")
 BEFORE_OPENING = datetime(2026, 3, 10, 10, 0, tzinfo=PARIS)

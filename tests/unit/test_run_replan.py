@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.adapters.state import StateStore
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import Runner
+from pipeline.core.errors import SheetMovedError
+from pipeline.core.model import WritePlan
 from pipeline.core.people import person_id
-from pipeline.errors import SheetMovedError
-from pipeline.model import WritePlan
-from pipeline.run import Runner
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.fakes import MemorySpreadsheet, RecordingTransport
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 
 PARIS = ZoneInfo("Europe/Paris")
 INTEREST = datetime(2026, 3, 20, 10, 0, tzinfo=PARIS)

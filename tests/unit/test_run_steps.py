@@ -12,12 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import pipeline.run as run_module
-from pipeline.adapters.mail import OutboxTransport
-from pipeline.adapters.state import StateStore
-from pipeline.config import AlertSettings, Settings
-from pipeline.errors import LockHeldError, PipelineError, SheetError
-from pipeline.run import (
+import pipeline.app.run as run_module
+from pipeline.adapters.mail.transport import OutboxTransport
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.run import (
     BOUNDARY_STEPS,
     LOCK_LEASE,
     CrashHook,
@@ -25,8 +23,10 @@ from pipeline.run import (
     RunInterrupted,
     Runner,
 )
-from tests.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
-from tests.fakes import MemorySpreadsheet, RecordingTransport
+from pipeline.config import AlertSettings, Settings
+from pipeline.core.errors import LockHeldError, PipelineError, SheetError
+from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
+from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 20, 10, 0, tzinfo=PARIS)

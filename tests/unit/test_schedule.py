@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline.config import ScheduleSettings, load_settings
-from pipeline.errors import ConfigError, LockHeldError, SheetError
-from pipeline.schedule import (
+from pipeline.core.errors import ConfigError, LockHeldError, SheetError
+from pipeline.entry.schedule import (
     JOB_ID,
     Scheduler,
     crontab_weekdays,
@@ -20,8 +20,8 @@ from pipeline.schedule import (
     make_trigger,
     next_run,
 )
-from tests.builders import settings
-from tests.e2e.ops import CONFIG
+from tests.support.builders import settings
+from tests.support.ops import CONFIG
 
 PARIS = ZoneInfo("Europe/Paris")
 

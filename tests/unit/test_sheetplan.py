@@ -8,24 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from pipeline.core.errors import SheetError
 from pipeline.core.sheetplan import plan_append, plan_grid, plan_keyed
-from pipeline.errors import SheetError
-from pipeline.model import SheetWrite
+from tests.support.sheets import apply
 
 HEADERS = ("ID", "Nom", "Statut", "Décision CUF", "Notes CUF")
 OWNED = ("ID", "Nom", "Statut")
-
-
-def apply(table: list[list[str]], change: SheetWrite) -> list[list[str]]:
-    out = [list(r) for r in table]
-    for cell in change.cells:
-        while len(out) < cell.row:
-            out.append([])
-        row = out[cell.row - 1]
-        while len(row) < cell.col:
-            row.append("")
-        row[cell.col - 1] = str(cell.value)
-    return out
 
 
 def rows(n: int, status: str = "Inscrit·e") -> list[dict[str, str | int]]:

@@ -1,0 +1,592 @@
+"""The state DB (SQLAlchemy; SQLite by default): runs, the message ledger, the run lock.
+
+The ledger is an outbox: a message is rendered and inserted as `pending` once (a unique key per
+person, cohort and template makes a second insert impossible), then moves `sending` -> `sent`,
+or to `retry` / `failed`. A message found in `sending` at start was interrupted by a crash: it
+becomes `incertain` and is never resent automatically.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from pipeline.core.cohort import LedgerEntry
+from pipeline.core.errors import LockHeldError, PipelineError
+from pipeline.core.model import Template
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("as_of", DateTime(timezone=True)),
+    Column("outcome", String(20), nullable=False),
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("error", Text),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("cohort", String(200), nullable=False),
+    Column("person_id", String(40), nullable=False),
+    Column("template", String(40), nullable=False),
+    Column("message_id", String(200), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=True)),
+    Column("error", Text),
+    Column("raw", LargeBinary),
+    UniqueConstraint("cohort", "person_id", "template", name="one_message_per_template"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class QueuedMessage:
+    id: int
+    person_id: str
+    template: Template
+    message_id: str
+    raw: bytes
+    attempts: int
+    state: str = "pending"
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    """One ledger row as an operator sees it (`status`, `resend`); no message body."""
+
+    id: int
+    cohort: str
+    person_id: str
+    template: Template
+    message_id: str
+    state: str
+    attempts: int
+    updated_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    started_at: datetime
+    finished_at: datetime | None
+    as_of: datetime | None
+    outcome: str
+    counts: dict[str, int]
+    error: str | None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+_WAL_ATTEMPTS = 500  # about 27 s in all, like the 30 s a write waits for another process
+
+
+def _sqlite_wal(connection: Any, _record: Any) -> None:
+    """SQLite in WAL mode with synchronous=FULL: every commit is still on disk before the run goes
+    on (a message's `sending` mark must be, before it leaves), at one fsync instead of three."""
+    cursor = connection.cursor()
+    # Turning a fresh file to WAL takes an exclusive lock and SQLite does not wait for it: a process
+    # opening the file while another converts it gets "database is locked" at once. Once the file
+    # is in WAL mode (a setting kept in the file) the pragma is a no-op, so retry briefly.
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == _WAL_ATTEMPTS - 1:
+                raise
+            time.sleep(0.01 * (attempt % 10 + 1))
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+# The key of the PostgreSQL advisory lock that serializes schema creation: any constant that every
+# process of this project agrees on.
+_SCHEMA_LOCK_KEY = 0x44495031  # "DIP1"
+
+
+def _create_schema(engine: Engine) -> None:
+    """Create the tables once, even when several processes open a fresh database at the same moment
+    (a scheduler, a cron run and a manual run started together). `create_all` checks, then creates:
+    two processes racing between the two steps both create, and one fails ("duplicate key ...
+    pg_type", "table runs already exists"). So creation is serialized: PostgreSQL by a transaction-
+    scoped advisory lock (its DDL is transactional, so the next process sees every table or none),
+    SQLite by one `BEGIN IMMEDIATE` transaction around the whole creation."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            metadata.create_all(conn)
+        return
+    if engine.dialect.name != "sqlite":
+        metadata.create_all(engine)
+        return
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        legacy = driver.isolation_level  # type: ignore[union-attr]
+        driver.isolation_level = None  # type: ignore[union-attr]  # we say BEGIN and COMMIT
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                metadata.create_all(conn)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+        finally:
+            driver.isolation_level = legacy  # type: ignore[union-attr]
+
+
+class StateStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            # SQLite: wait up to 30 s for another process's write instead of failing at once.
+            options = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+            self.engine: Engine = create_engine(url, future=True, **options)
+            if url.startswith("sqlite"):
+                event.listen(self.engine, "connect", _sqlite_wal)
+            _create_schema(self.engine)
+        except OperationalError as exc:
+            raise PipelineError(
+                f"state database {self._safe_url()} cannot be opened: {exc.orig}; check state.url "
+                "in the config file and that its folder exists and is writable"
+            ) from None
+
+    def _safe_url(self) -> str:
+        return (
+            self.engine.url.render_as_string(hide_password=True) if hasattr(self, "engine") else "?"
+        )
+
+    # --- ledger ---------------------------------------------------------------------------
+
+    def ledger(self, cohort: str) -> list[LedgerEntry]:
+        query = select(
+            messages.c.person_id, messages.c.template, messages.c.state, messages.c.sent_at,
+            messages.c.updated_at, messages.c.error,
+        ).where(messages.c.cohort == cohort)  # fmt: skip
+        with self.engine.connect() as conn:
+            return [
+                LedgerEntry(
+                    person_id=row.person_id,
+                    template=Template(row.template),
+                    state=row.state,
+                    at=_aware(row.sent_at) or _aware(row.updated_at),
+                    error=row.error,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def enqueue(
+        self, cohort: str, items: Iterable[tuple[str, Template, str, bytes]], now: datetime
+    ) -> int:
+        """Insert rendered messages as `pending`; one already queued is left as it is.
+
+        One statement for the batch: `INSERT … ON CONFLICT DO NOTHING` on the unique key
+        (cohort, person, template), on SQLite and PostgreSQL alike.
+        """
+        rows = [
+            {
+                "cohort": cohort, "person_id": person_id, "template": template.value,
+                "message_id": message_id, "state": "pending", "created_at": _utc(now),
+                "updated_at": _utc(now), "attempts": 0, "raw": raw,
+            }
+            for person_id, template, message_id, raw in items
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        unique = ["cohort", "person_id", "template"]
+        statement = (
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            if self.engine.dialect.name == "postgresql"
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+        )
+        with self.engine.begin() as conn:
+            before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+            conn.execute(statement, rows)
+            after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        return int(after - before)
+
+    def due(
+        self, cohort: str, now: datetime, limit: int | None = None, *, with_raw: bool = True
+    ) -> list[QueuedMessage]:
+        """Messages to send now, oldest first: `pending`, and `retry` whose time has come.
+        Without `with_raw` their bodies are left out (`raw` is empty): fetch them by chunks
+        with `bodies`, so a run with thousands of messages never holds them all at once."""
+        columns = [c for c in messages.c if with_raw or c.name != "raw"]
+        query = (
+            select(*columns)
+            .where(messages.c.cohort == cohort)
+            .where(
+                (messages.c.state == "pending")
+                | ((messages.c.state == "retry") & (messages.c.next_attempt_at <= _utc(now)))
+            )
+            .order_by(messages.c.created_at, messages.c.id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return [
+                QueuedMessage(
+                    id=row.id,
+                    person_id=row.person_id,
+                    template=Template(row.template),
+                    message_id=row.message_id,
+                    raw=(row.raw or b"") if with_raw else b"",
+                    attempts=row.attempts,
+                    state=row.state,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def bodies(self, batch: Sequence[QueuedMessage]) -> dict[int, bytes]:
+        """The queued bytes of these messages, by ledger id."""
+        query = select(messages.c.id, messages.c.raw).where(messages.c.id.in_(ids(batch)))
+        with self.engine.connect() as conn:
+            return {row.id: row.raw or b"" for row in conn.execute(query)}
+
+    def _set(self, message_id: int, **values: object) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
+
+    def mark_sending(self, message: QueuedMessage, now: datetime) -> None:
+        self._set(message.id, state="sending", updated_at=_utc(now), attempts=message.attempts + 1)
+
+    def mark_sent(self, message: QueuedMessage, now: datetime) -> None:
+        self._set(message.id, state="sent", updated_at=_utc(now), sent_at=_utc(now), error=None)
+
+    def mark_sending_many(self, batch: Sequence[QueuedMessage], now: datetime) -> None:
+        """`mark_sending` for a whole chunk, in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids(batch)))
+                .values(state="sending", updated_at=_utc(now), attempts=messages.c.attempts + 1)
+            )
+
+    def mark_sent_many(self, batch: Sequence[QueuedMessage], now: datetime) -> None:
+        """`mark_sent` for a whole chunk, in one transaction."""
+        if not batch:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids(batch)))
+                .values(state="sent", updated_at=_utc(now), sent_at=_utc(now), error=None)
+            )
+
+    def mark_retry(
+        self, message: QueuedMessage, now: datetime, error: str, delay: timedelta
+    ) -> None:
+        self._set(
+            message.id, state="retry", updated_at=_utc(now), error=error,
+            next_attempt_at=_utc(now + delay),
+        )  # fmt: skip
+
+    def mark_failed(self, message: QueuedMessage, now: datetime, error: str) -> None:
+        self._set(message.id, state="failed", updated_at=_utc(now), error=error)
+
+    def mark_incertain(self, message: QueuedMessage, now: datetime, error: str) -> None:
+        """The send broke after the server got the data: maybe delivered; never resent by itself."""
+        self._set(message.id, state="incertain", updated_at=_utc(now), error=error)
+
+    def mark_unsent(self, message: QueuedMessage, now: datetime) -> None:
+        """Undo `mark_sending` when the transport is known not to have sent anything."""
+        self._set(message.id, state=message.state, attempts=message.attempts, updated_at=_utc(now))
+
+    def sent_since(self, since: datetime) -> int:
+        """Messages delivered (any cohort: the limit is the mail account's) since `since`."""
+        query = select(func.count()).select_from(messages).where(messages.c.sent_at >= _utc(since))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def find_messages(
+        self,
+        *,
+        cohort: str | None = None,
+        message_id: str | None = None,
+        person_id: str | None = None,
+        template: Template | None = None,
+        states: Sequence[str] | None = None,
+    ) -> list[MessageRecord]:
+        query = select(
+            messages.c.id, messages.c.cohort, messages.c.person_id, messages.c.template,
+            messages.c.message_id, messages.c.state, messages.c.attempts, messages.c.updated_at,
+            messages.c.error,
+        ).order_by(messages.c.created_at, messages.c.id)  # fmt: skip
+        for column, value in (
+            (messages.c.cohort, cohort), (messages.c.message_id, message_id),
+            (messages.c.person_id, person_id),
+            (messages.c.template, template.value if template else None),
+        ):  # fmt: skip
+            if value is not None:
+                query = query.where(column == value)
+        if states is not None:
+            query = query.where(messages.c.state.in_(list(states)))
+        with self.engine.connect() as conn:
+            return [
+                MessageRecord(
+                    id=row.id,
+                    cohort=row.cohort,
+                    person_id=row.person_id,
+                    template=Template(row.template),
+                    message_id=row.message_id,
+                    state=row.state,
+                    attempts=row.attempts,
+                    updated_at=_aware(row.updated_at),
+                    error=row.error,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def requeue(self, record: MessageRecord, now: datetime) -> bool:
+        """Put a `failed` or `incertain` message back to `pending`, on purpose (`resend`).
+
+        Conditional on the state it was read in, so two operators cannot both requeue it.
+        """
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(messages)
+                .where(messages.c.id == record.id)
+                .where(messages.c.state == record.state)
+                .where(messages.c.state.in_(["failed", "incertain"]))
+                .values(
+                    state="pending",
+                    updated_at=_utc(now),
+                    next_attempt_at=None,
+                    error=None,
+                    attempts=0,
+                )
+            )
+            return (result.rowcount or 0) == 1
+
+    def recover_interrupted(
+        self, now: datetime, delivered: Callable[[str], bool | None] | None = None
+    ) -> int:
+        """Settle the messages a crash left in `sending`; returns how many became `incertain`.
+
+        `delivered(message_id)` is the transport's answer, when it can give one (the outbox can:
+        its file is there or not): True -> `sent` (at the time it was marked `sending`), False ->
+        queued again as `pending` (nothing was handed over: the attempt is not counted). Without
+        an answer (SMTP: the server may have it) -> `incertain`, never resent by itself.
+        """
+        with self.engine.begin() as conn:
+            left = conn.execute(
+                select(messages.c.id, messages.c.message_id, messages.c.updated_at).where(
+                    messages.c.state == "sending"
+                )
+            ).all()
+            incertain = 0
+            for row in left:
+                verdict = delivered(row.message_id) if delivered is not None else None
+                base = update(messages).where(messages.c.id == row.id)
+                if verdict is True:
+                    conn.execute(base.values(state="sent", sent_at=row.updated_at, error=None))
+                elif verdict is False:
+                    conn.execute(
+                        base.values(
+                            state="pending", attempts=messages.c.attempts - 1,
+                            updated_at=_utc(now),
+                        )
+                    )  # fmt: skip
+                else:
+                    conn.execute(base.values(state="incertain", updated_at=_utc(now)))
+                    incertain += 1
+            return incertain
+
+    def count_by_state(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(messages.c.state, messages.c.id))
+            counts: dict[str, int] = {}
+            for row in rows:
+                counts[row.state] = counts.get(row.state, 0) + 1
+            return counts
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def start_run(self, started_at: datetime, as_of: datetime | None) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(runs).values(
+                    id=run_id, started_at=_utc(started_at),
+                    as_of=_utc(as_of) if as_of else None, outcome="running", counts="{}",
+                )
+            )  # fmt: skip
+        return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        finished_at: datetime,
+        outcome: str,
+        counts: dict[str, int],
+        error: str | None = None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(runs).where(runs.c.id == run_id).values(
+                    finished_at=_utc(finished_at), outcome=outcome,
+                    counts=json.dumps(counts, sort_keys=True), error=error,
+                )
+            )  # fmt: skip
+
+    def mark_abandoned_runs(self, current: str) -> list[str]:
+        """Runs left `running` by a killed process become `crashed`; call with the lock held
+        (then no other run is alive). Returns their ids."""
+        stale = select(runs.c.id).where(runs.c.outcome == "running").where(runs.c.id != current)
+        with self.engine.begin() as conn:
+            found = [row.id for row in conn.execute(stale)]
+            if found:
+                conn.execute(update(runs).where(runs.c.id.in_(found)).values(outcome="crashed"))
+        return found
+
+    def previous_outcome(self, run_id: str) -> RunRecord | None:
+        """The last run started before `run_id` that ended (success, idle or failed)."""
+        with self.engine.connect() as conn:
+            started = conn.execute(select(runs.c.started_at).where(runs.c.id == run_id)).scalar()
+            if started is None:
+                return None
+            query = (
+                select(runs.c.id)
+                .where(runs.c.started_at < started)
+                .where(runs.c.outcome.in_(["success", "idle", "failed"]))
+                .order_by(runs.c.started_at.desc())
+                .limit(1)
+            )
+            found = conn.execute(query).scalar()
+        if found is None:
+            return None
+        return next(iter(self.last_runs(ids=[str(found)])), None)
+
+    def last_runs(self, limit: int = 10, ids: Sequence[str] | None = None) -> list[RunRecord]:
+        query = select(runs).order_by(runs.c.started_at.desc()).limit(limit)
+        if ids is not None:
+            query = query.where(runs.c.id.in_(list(ids)))
+        with self.engine.connect() as conn:
+            return [
+                RunRecord(
+                    id=row.id,
+                    started_at=_aware(row.started_at) or datetime.min.replace(tzinfo=UTC),
+                    finished_at=_aware(row.finished_at),
+                    as_of=_aware(row.as_of),
+                    outcome=row.outcome,
+                    counts=json.loads(row.counts or "{}"),
+                    error=row.error,
+                )
+                for row in conn.execute(query)
+            ]
+
+    # --- lock -----------------------------------------------------------------------------
+
+    def acquire_lock(self, holder: str, now: datetime, lease: timedelta, name: str = "run") -> None:
+        """Take the run lock, or raise LockHeldError naming the holder; an expired lease is taken over."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(locks).where(locks.c.name == name).where(locks.c.expires_at < _utc(now))
+            )
+            try:
+                with conn.begin_nested():  # PostgreSQL: a failed insert must not void the delete
+                    conn.execute(
+                        insert(locks).values(name=name, holder=holder, expires_at=_utc(now + lease))
+                    )
+            except IntegrityError:
+                pass
+            else:
+                return
+        with self.engine.connect() as conn:
+            row = conn.execute(select(locks).where(locks.c.name == name)).first()
+        who = row.holder if row else "another run"
+        until = _aware(row.expires_at) if row else None
+        raise LockHeldError(
+            f"another run is in progress ({who}, lease until {until:%Y-%m-%d %H:%M:%S} UTC); "
+            "this run did nothing. Try again when it has finished."
+            if until
+            else "another run is in progress; this run did nothing."
+        )
+
+    def renew_lock(self, holder: str, now: datetime, lease: timedelta, name: str = "run") -> bool:
+        """Extend `holder`'s lease to `now + lease`; False when the lock is no longer theirs
+        (the lease ran out and another run took it over)."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(locks)
+                .where(locks.c.name == name)
+                .where(locks.c.holder == holder)
+                .values(expires_at=_utc(now + lease))
+            )
+            return (result.rowcount or 0) == 1
+
+    def release_lock(self, holder: str, name: str = "run") -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(locks).where(locks.c.name == name).where(locks.c.holder == holder))
+
+    def lock_holder(self, name: str = "run") -> tuple[str, datetime] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(locks).where(locks.c.name == name)).first()
+        if row is None:
+            return None
+        return row.holder, _aware(row.expires_at) or datetime.min.replace(tzinfo=UTC)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def ids(values: Sequence[QueuedMessage]) -> list[int]:
+    return [v.id for v in values]

@@ -1,0 +1,158 @@
+"""Operator commands around emails: `diplomates resend` and `diplomates preview`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.adapters.sheets import Spreadsheet
+from pipeline.config import Settings
+from pipeline.core.errors import LockHeldError, PipelineError
+from pipeline.core.model import Template
+
+SAMPLE_MEMBER = "Saint-Étienne"
+SAMPLE_WAITLIST_POSITION = 3
+
+
+def template_named(name: str) -> Template:
+    try:
+        return Template(name.strip())
+    except ValueError:
+        known = ", ".join(t.value for t in Template)
+        raise PipelineError(f"unknown template '{name}'; use one of: {known}") from None
+
+
+@dataclass(frozen=True)
+class ResendOutcome:
+    message_id: str
+    state: str  # the message's state after the run: sent, retry, failed, incertain, pending
+    ran: bool  # False when another run held the lock: the next run sends it
+
+
+def resend(
+    settings: Settings,
+    *,
+    message_id: str | None = None,
+    person_id: str | None = None,
+    template: Template | None = None,
+    now: datetime | None = None,
+) -> ResendOutcome:
+    """Put one `incertain` (or `failed`) message back in the queue on purpose, then run once.
+
+    The run sends it with whatever else is due, and updates the sheets (the `À vérifier` row
+    goes away once it is sent). A message already sent, or still waiting, is left alone.
+    """
+    from pipeline.adapters.state.store import StateStore
+    from pipeline.app.run import Runner
+
+    cohort = settings.cohort.name
+    store = StateStore(settings.state.url)
+    if message_id:
+        found = store.find_messages(message_id=message_id.strip())
+        what = f"message {message_id.strip()}"
+    elif person_id and template:
+        found = store.find_messages(cohort=cohort, person_id=person_id.strip(), template=template)
+        what = f"message '{template.value}' for {person_id.strip()} in cohort '{cohort}'"
+    else:
+        raise PipelineError("say which message: --message ID, or --person ID with --template NAME")
+    if not found:
+        raise PipelineError(
+            f"no {what} in the state database {settings.state.url}; `diplomates status` lists "
+            "the messages to check, with their ids"
+        )
+    record = found[0]
+    stamp = record.updated_at.strftime("%Y-%m-%d %H:%M UTC") if record.updated_at else "?"
+    if record.state == "sent":
+        raise PipelineError(f"{what} was sent ({stamp}); it is not sent again")
+    if record.state not in ("failed", "incertain"):
+        raise PipelineError(
+            f"{what} is already queued (state '{record.state}'): a run sends it without help"
+        )
+    from pipeline.adapters.state.privacy import PrivacyState
+
+    if PrivacyState(store).body_dropped(record.message_id):
+        raise PipelineError(
+            f"{what} is older than privacy.retention_days: its content was deleted, so it "
+            "cannot be resent; contact the person directly"
+        )
+    runner = Runner(settings, store=store)
+    if not store.requeue(record, runner.clock()):
+        raise PipelineError(f"{what} changed meanwhile; check `diplomates status` and try again")
+    try:
+        runner.run(now=now)  # `now`: the run's as-of time, as `run --as-of`
+    except LockHeldError:
+        return ResendOutcome(record.message_id, "pending", ran=False)
+    after = store.find_messages(message_id=record.message_id)
+    return ResendOutcome(record.message_id, after[0].state if after else "?", ran=True)
+
+
+def preview(
+    settings: Settings,
+    template: Template,
+    out: Path,
+    *,
+    email: str | None = None,
+    now: datetime | None = None,
+    spreadsheet: Spreadsheet | None = None,
+) -> list[Path]:
+    """Write subject.txt, body.txt, body.html and message.eml of one message into `out`.
+
+    With `email`, the person is found in the spreadsheet (form answers, as the cohort sheet shows
+    them) and their real data is used; otherwise `sample_person`. Nothing is queued or sent.
+    """
+    from pipeline.adapters.mail.render import render_message, sample_person
+    from pipeline.app.run import Runner, message_key
+    from pipeline.core.parse import normalize_email
+
+    moment = now or datetime.now().astimezone()
+    if email is None:
+        person = sample_person(moment)
+        member_name: str | None = SAMPLE_MEMBER
+        position = SAMPLE_WAITLIST_POSITION if template is Template.LISTE_ATTENTE else None
+    else:
+        wanted = normalize_email(email)
+        if wanted is None:
+            raise PipelineError("--email is not a valid email address")
+        runner = Runner(settings, spreadsheet=spreadsheet)
+        tables = runner.read()
+        evaluation = runner.evaluate(tables, runner.store.ledger(settings.cohort.name), moment)
+        matches = [p for p in evaluation.people if p.email == wanted]
+        if not matches:
+            raise PipelineError(
+                f"no person with this address in {runner.spreadsheet.describe()} (cohort "
+                f"'{settings.cohort.name}'); check the address, or leave out --email to preview "
+                "with sample data"
+            )
+        person = matches[0]
+        match = evaluation.matches[person.id]
+        member_name = match.member.name if match.member else None
+        placement = evaluation.placements[person.id]
+        position = placement.waitlist_position
+        if template is Template.LISTE_ATTENTE and position is None:
+            position = SAMPLE_WAITLIST_POSITION
+    message = render_message(
+        template,
+        person=person,
+        member_name=member_name,
+        settings=settings,
+        message_id=message_key(settings.cohort.name, person.id, template),
+        now=moment,
+        waitlist_position=position,
+    )
+    text = message.get_body(("plain",))
+    html = message.get_body(("html",))
+    assert text is not None and html is not None
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "subject.txt": (str(message["Subject"]) + "\n").encode(),
+        "body.txt": str(text.get_content()).encode(),
+        "body.html": str(html.get_content()).encode(),
+        "message.eml": message.as_bytes(),
+    }
+    written = []
+    for name, data in files.items():
+        path = out / name
+        path.write_bytes(data)
+        written.append(path)
+    return written

@@ -1,0 +1,795 @@
+"""One run: read -> core -> queue and send messages -> write sheets -> journal."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from zoneinfo import ZoneInfo
+
+from pipeline import logs
+from pipeline.adapters.mail.transport import (
+    ConfirmingTransport,
+    PermanentFailure,
+    RawTransport,
+    SendPacer,
+    ServerUnavailable,
+    TemporaryFailure,
+    Transport,
+    UncertainDelivery,
+)
+from pipeline.adapters.sheets import Spreadsheet, Table
+from pipeline.adapters.state.store import QueuedMessage, StateStore
+from pipeline.app.privacy import cancel_withdrawn, purge, screen
+from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet, open_transport
+from pipeline.config import EmailSettings, Settings
+from pipeline.core.cohort import (
+    Evaluation,
+    LedgerEntry,
+    current_decisions,
+    evaluate,
+    fr_stamp,
+    plan_outputs,
+)
+from pipeline.core.errors import (
+    LockHeldError,
+    MailError,
+    PipelineError,
+    SheetError,
+    SheetMovedError,
+)
+from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
+from pipeline.core.model import Anomaly, Cell, Reason, SheetWrite, Template, WritePlan
+from pipeline.core.reference import Reference
+from pipeline.core.sheetplan import plan_append
+
+log = logging.getLogger("diplomates.run")
+
+JOURNAL_HEADERS = (
+    "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
+    "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
+    "Courriels en attente", "Courriels incertains", "Exécution",
+)  # fmt: skip
+COUNT_KEYS = (
+    "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
+    "emails_waiting", "emails_uncertain",
+)  # fmt: skip
+# A run stops sending (the rest waits for the next run) after this long (the lease is renewed
+# before each message).
+SEND_BUDGET = timedelta(minutes=10)
+# Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
+# cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
+# only: a run never stops between handing a message to the transport and writing the ledger.
+QUEUE_SLICE = 500  # messages rendered, then queued in one statement
+SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
+BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
+INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
+CRASH_ENV = "DIPLOMATES_CRASH_AT"
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class RunInterrupted(PipelineError):
+    """A stop was asked (SIGTERM, SIGINT): the run ended cleanly before `step`."""
+
+    exit_code = 0
+
+    def __init__(self, step: str) -> None:
+        super().__init__(
+            f"stopped on request before step '{step}'; nothing is half done and the next run "
+            "carries on"
+        )
+        self.step = step
+
+
+class LeaseLostError(LockHeldError):
+    """This run's lease ran out and another run took the lock over: this one stops at once."""
+
+
+class CrashHook:
+    """For the crash test harness only: `DIPLOMATES_CRASH_AT=<step>:<n>[:KILL|TERM]` makes the
+    process SIGKILL itself (or send itself SIGTERM) the n-th time it reaches `step`."""
+
+    def __init__(self, spec: str | None) -> None:
+        self.step: str | None = None
+        self.count = 0
+        self.signal = signal.SIGKILL
+        self.seen = 0
+        if not spec:
+            return
+        step, _, rest = spec.partition(":")
+        count, _, kind = rest.partition(":")
+        signals = {"": signal.SIGKILL, "KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
+        if step not in BOUNDARY_STEPS + INNER_STEPS or not count.isdigit() or kind not in signals:
+            raise PipelineError(
+                f"{CRASH_ENV}='{spec}' is not <step>:<n>[:KILL|TERM] with a step among "
+                f"{', '.join(BOUNDARY_STEPS + INNER_STEPS)}; unset it (it is for tests only)"
+            )
+        self.step, self.count, self.signal = step, int(count), signals[kind]
+
+    def reached(self, step: str, stop: threading.Event | None) -> None:
+        if step != self.step:
+            return
+        self.seen += 1
+        if self.seen != self.count:
+            return
+        logs.flush()
+        os.kill(os.getpid(), self.signal)
+        if stop is not None:  # SIGTERM: the handler runs in the main thread; let it catch up
+            stop.wait(10)
+
+
+@dataclass
+class _Lease:
+    holder: str
+    renewed: datetime
+
+
+def safe_error(exc: BaseException) -> str:
+    """An error as logs and alerts may show it: our own messages (written for operators, no
+    personal data), else only the exception's type and where it was raised."""
+    if isinstance(exc, PipelineError):
+        return str(logs.scrub(str(exc)))
+    where = ""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is not None:
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
+    return f"unexpected {type(exc).__name__}{where}"
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    now: datetime
+    dry_run: bool
+    outcome: str = "running"
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
+    plan: WritePlan = field(default_factory=WritePlan)
+    due: list[tuple[str, Template]] = field(default_factory=list)
+    wrote: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.wrote
+
+
+def message_key(cohort: str, person_id: str, template: Template) -> str:
+    """The idempotency key of a message, also its Message-ID's local part."""
+    digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
+    return f"{template.value}.{person_id}.{digest[:16]}"
+
+
+def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
+    """After `attempts` tries: 5 min, 10 min, 20 min … capped at 6 h (bounds from `email`)."""
+    first = timedelta(minutes=email.retry_first_delay_minutes if email else 5)
+    cap = timedelta(hours=email.retry_max_delay_hours if email else 6)
+    delay: timedelta = min(first * 2 ** min(max(attempts - 1, 0), 30), cap)
+    return delay
+
+
+def ledger_anomalies(
+    ledger: Sequence[LedgerEntry], evaluation: Evaluation, config: str = "CONFIG"
+) -> list[Anomaly]:
+    """`courriel_rejete` / `envoi_incertain` rows for staff: one per person and reason, giving
+    the server's reply and the command that resends the message on purpose."""
+    people = {p.id: p for p in evaluation.people}
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value)):
+        if entry.state not in ("failed", "incertain"):
+            continue
+        resend = (
+            f"diplomates resend --config {config} --person {entry.person_id} "
+            f"--template {entry.template.value}"
+        )
+        reply = " ".join((entry.error or "").split())
+        if entry.state == "failed":
+            said = f" (réponse du serveur : {reply})" if reply else ""
+            text = (
+                f"Le serveur de messagerie a refusé définitivement le courriel "
+                f"« {entry.template.value} »{said} : vérifiez l'adresse e-mail. S'il faut le "
+                f"renvoyer tel quel : {resend}"
+            )
+        else:
+            text = (
+                f"L'envoi du courriel « {entry.template.value} » a été interrompu : il est peut-être "
+                "parti, peut-être pas. Il ne sera pas renvoyé automatiquement ; pour le renvoyer "
+                f"après vérification auprès de la personne : {resend}"
+            )
+        grouped.setdefault((entry.state, entry.person_id), []).append(text)
+    found = []
+    for (state, person_id), texts in grouped.items():
+        person = people.get(person_id)
+        found.append(
+            Anomaly(
+                reason=Reason.COURRIEL_REJETE if state == "failed" else Reason.ENVOI_INCERTAIN,
+                explanation=" / ".join(texts),
+                person_id=person_id,
+                person=person.display_name if person else "",
+                authority=person.authority if person else "",
+            )
+        )
+    return found
+
+
+class Runner:
+    """Wires the adapters around the pure core for one run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        spreadsheet: Spreadsheet | None = None,
+        transport: Transport | None = None,
+        store: StateStore | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        stop: threading.Event | None = None,
+        on_step: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.spreadsheet = spreadsheet or open_spreadsheet(settings)
+        self._transport = transport
+        self.store = store or StateStore(settings.state.url)
+        self.clock = clock
+        self.sleep = sleep  # pacing for email.max_per_minute; injected so tests use no real time
+        self.monotonic = monotonic
+        self.stop = stop  # set by a SIGTERM handler: the run ends at the next boundary step
+        self.on_step = on_step  # tests: called at every named step
+        self.crash = CrashHook(os.environ.get(CRASH_ENV))
+        self.report: RunReport | None = None
+        self._lease: _Lease | None = None
+        self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
+
+    @property
+    def transport(self) -> Transport:
+        if self._transport is None:
+            self._transport = open_transport(self.settings)
+        return self._transport
+
+    def sheet_names(self) -> list[str]:
+        names = self.settings.sheets
+        return [
+            names.responses, names.members, self.settings.cohort.name,
+            names.review, names.journal, names.dashboard,
+        ]  # fmt: skip
+
+    def read(self) -> dict[str, Table]:
+        tables = dict(self.spreadsheet.read(self.sheet_names()))
+        names = self.settings.sheets
+        for name, key in ((names.responses, "responses"), (names.members, "members")):
+            if name not in tables:
+                raise SheetError(
+                    f"sheet '{name}' not found in {self.spreadsheet.describe()}; check "
+                    f"[sheets].{key} in {self.settings.source or 'the config file'}"
+                )
+        return self._screened(tables)
+
+    def _screened(self, tables: dict[str, Table]) -> dict[str, Table]:
+        """Erased people's answers are skipped (counted, never listed); a consent withdrawn on a
+        person's latest answer covers their earlier ones (app/privacy.py)."""
+        zone = self.spreadsheet.time_zone
+        tables, screening = screen(self.settings, self.store, tables, zone)
+        self._withdrawn = screening.withdrawn
+        if self.report is not None and screening.erased_rows:
+            self.report.counts["erased_skipped"] = screening.erased_rows
+        return tables
+
+    def run(self, now: datetime | None = None, dry_run: bool = False) -> RunReport:
+        holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        if not dry_run:
+            taken = self.clock()
+            self.store.acquire_lock(holder, taken, LOCK_LEASE)
+            self._lease = _Lease(holder, taken)
+        started = self.clock()  # after the lock: recorded runs never overlap, even on paper
+        now = now or started
+        try:
+            run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
+            report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
+            with logs.run_context(run_id):
+                self._run_recorded(report, now, dry_run)
+            return report
+        finally:
+            lease, self._lease = self._lease, None
+            if lease is not None:
+                self.store.release_lock(lease.holder)
+
+    def checkpoint(self, step: str) -> None:
+        """A run reaches the named `step`: logs carry its name, the crash harness may kill the
+        process here; at a boundary the lease is renewed and a requested stop ends the run."""
+        logs.set_step(step)
+        if self.on_step is not None:
+            self.on_step(step)
+        self.crash.reached(step, self.stop)
+        if step not in BOUNDARY_STEPS:
+            return
+        self._heartbeat(step)
+        if self.stop is not None and self.stop.is_set():
+            raise RunInterrupted(step)
+
+    def _heartbeat(self, step: str) -> None:
+        lease = self._lease
+        if lease is None:
+            return
+        now = self.clock()
+        if now - lease.renewed < LOCK_LEASE / 5:
+            return
+        if not self.store.renew_lock(lease.holder, now, LOCK_LEASE):
+            self._lease = None
+            raise LeaseLostError(
+                "this run's lock lease ran out and another run took the lock over; it stopped "
+                f"before step '{step}' so that two runs never work at once"
+            )
+        lease.renewed = now
+        log.debug("lease renewed", extra={"until": (now + LOCK_LEASE).isoformat()})
+
+    def _run_recorded(self, report: RunReport, now: datetime, dry_run: bool) -> None:
+        tick = time.monotonic()
+        log.info("run started", extra={"as_of": now.isoformat(), "dry_run": dry_run})
+        try:
+            self._run(report, now, dry_run)
+        except RunInterrupted as exc:
+            report.outcome = "interrupted"
+            if not dry_run:
+                self.store.finish_run(
+                    report.run_id, self.clock(), report.outcome, report.counts, str(exc)
+                )
+                if report.counts["emails_sent"] or report.counts["emails_failed"]:
+                    self._journal_alone(report, now, tick, "Interrompu")  # it changed something
+            log.warning("run stopped on request", extra={"counts": report.counts})
+            raise
+        except BaseException as exc:
+            report.outcome = "failed"
+            log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
+            if not dry_run:
+                journal = not isinstance(exc, LeaseLostError)  # the sheet is the new holder's
+                self._record_failure(report, now, tick, exc, journal=journal)
+                self._alert(report, exc)
+            raise
+        report.outcome = "success" if report.changed else "idle"
+        if not dry_run:
+            self.checkpoint("record")
+            self.store.finish_run(report.run_id, self.clock(), report.outcome, report.counts)
+            self.checkpoint("release")
+        seconds = round(time.monotonic() - tick, 3)
+        log.info(
+            "run finished",
+            extra={"outcome": report.outcome, "seconds": seconds, "counts": report.counts},
+        )
+
+    def _run(self, report: RunReport, now: datetime, dry_run: bool) -> None:
+        settings = self.settings
+        cohort = settings.cohort.name
+        tick = time.monotonic()
+        if not dry_run:
+            self.checkpoint("recover")
+            abandoned = self.store.mark_abandoned_runs(report.run_id)
+            if abandoned:
+                log.warning(
+                    "%d earlier run(s) stopped without finishing (killed?): marked crashed",
+                    len(abandoned), extra={"crashed_runs": abandoned},
+                )  # fmt: skip
+            transport = self.transport
+            interrupted = self.store.recover_interrupted(
+                now, transport.delivered if isinstance(transport, ConfirmingTransport) else None
+            )
+            self._purge(report, now)
+            if interrupted:
+                log.warning(
+                    "run %s: %d interrupted send(s) flagged incertain", report.run_id, interrupted
+                )
+        self.checkpoint("read")
+        tables = self.read()
+        self.checkpoint("evaluate")
+        ledger = self.store.ledger(cohort)
+        evaluation = self.evaluate(tables, ledger, now)
+        report.due = evaluation.due
+        log.info(
+            "run %s: %d rows read, %d people, %d messages due",
+            report.run_id, evaluation.rows_read, len(evaluation.people), len(evaluation.due),
+        )  # fmt: skip
+        if not dry_run:
+            self.checkpoint("queue")
+            self._queue(evaluation, now)
+            self._cancel_withdrawn(report)
+            self._deliver(report, now)
+            self.checkpoint("plan")
+            ledger = self.store.ledger(cohort)
+        report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
+        if dry_run or report.plan.empty:
+            return
+        self.checkpoint("write")
+        try:
+            self.spreadsheet.write(report.plan)
+        except SheetMovedError as exc:
+            # Staff sorted, inserted or deleted rows after the read; nothing was written. Read
+            # again, re-plan with the current ledger and write once more; a second move fails
+            # the run with its error. What became due only now is queued by the next run.
+            log.warning("rows moved during the run: re-reading and re-planning once (%s)", exc)
+            self._heartbeat("write")  # a second read and write: keep the lease
+            tables = self.read()
+            ledger = self.store.ledger(cohort)
+            evaluation = self.evaluate(tables, ledger, now)
+            report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
+            if report.plan.empty:
+                return
+            self.spreadsheet.write(report.plan)
+        report.wrote = True
+
+    def evaluate(
+        self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
+    ) -> Evaluation:
+        """The pure run on what `read` returned: timestamps read in the spreadsheet's own zone."""
+        names = self.settings.sheets
+        return evaluate(
+            tables[names.responses],
+            tables[names.members],
+            tables.get(self.settings.cohort.name),
+            ledger,
+            self.settings,
+            now,
+            reference=self.reference(),
+            time_zone=self.spreadsheet.time_zone,
+        )
+
+    def reference(self) -> Reference:
+        """The official list of collectivités (COG), loaded once per process."""
+        from pipeline.adapters.reference import load_reference
+
+        return load_reference()
+
+    def _plan(
+        self,
+        report: RunReport,
+        evaluation: Evaluation,
+        ledger: Sequence[LedgerEntry],
+        tables: dict[str, Table],
+        now: datetime,
+        tick: float,
+    ) -> WritePlan:
+        """The run's one write batch: output sheets, staff anomalies and a Journal row."""
+        settings = self.settings
+        config = str(settings.source) if settings.source else "CONFIG"
+        anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation, config)
+        evaluation = Evaluation(
+            evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
+            anomalies, evaluation.due, evaluation.members,
+        )  # fmt: skip
+        mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
+        marks = self.spreadsheet.layout_marks()
+        writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
+        self._count(report, evaluation, writes, tables.get(settings.cohort.name))
+        changed = any(not w.empty for w in writes) or mailed
+        if changed:
+            end = now + timedelta(seconds=time.monotonic() - tick)
+            writes.append(self._journal(tables, report, now, end, "Succès"))
+        return WritePlan(sheets=tuple(w for w in writes if not w.empty))
+
+    def _queue(self, evaluation: Evaluation, now: datetime) -> None:
+        if not evaluation.due:
+            return
+        from pipeline.adapters.mail.render import forget_rendered, render_raw
+
+        forget_rendered()
+        people = {p.id: p for p in evaluation.people}
+        items: list[tuple[str, Template, str, bytes]] = []
+        cohort = self.settings.cohort.name
+        for person_id, template in evaluation.due:
+            if len(items) == QUEUE_SLICE:  # thousands of messages: never all in memory at once
+                self.store.enqueue(cohort, items, now)
+                items = []
+            person = people[person_id]
+            match = evaluation.matches[person_id]
+            key = message_key(cohort, person_id, template)
+            raw = render_raw(
+                template,
+                person=person,
+                member_name=match.member.name if match.member else None,
+                settings=self.settings,
+                message_id=key,
+                now=now,
+                waitlist_position=evaluation.placements[person_id].waitlist_position,
+            )
+            items.append((person_id, template, key, raw))
+        self.store.enqueue(cohort, items, now)
+
+    def _purge(self, report: RunReport, now: datetime) -> None:
+        """privacy.retention_days: drop old message copies and run records (cheap when idle)."""
+        purged = purge(self.settings, self.store, now)
+        for key, value in (("purged_messages", purged.messages), ("purged_runs", purged.runs),
+                           ("purged_files", purged.files)):  # fmt: skip
+            if value:
+                report.counts[key] = value
+
+    def _cancel_withdrawn(self, report: RunReport) -> None:
+        """Messages still queued for people who withdrew consent are never sent."""
+        cancelled = cancel_withdrawn(self.settings, self.store, self._withdrawn)
+        if cancelled:
+            report.counts["emails_cancelled"] = cancelled
+
+    def _deliver(self, report: RunReport, now: datetime) -> None:
+        """Send what is due, oldest first, within email.max_per_day / max_per_minute.
+
+        pending -> sending -> sent | retry (4xx, network; `failed` once the attempts run out) |
+        failed (5xx) | incertain (the connection broke after the data was handed over). What the
+        limits, the send budget or an unavailable server hold back stays queued for a later run.
+        """
+        email = self.settings.email
+        queued = self.store.due(self.settings.cohort.name, now, with_raw=False)
+        if not queued:
+            return
+        batch = queued
+        if email.max_per_day is not None:
+            room = max(email.max_per_day - self.store.sent_since(now - timedelta(days=1)), 0)
+            batch = queued[:room]
+            if len(batch) < len(queued):
+                log.warning(
+                    "run %s: email.max_per_day (%d) reached; %d message(s) wait for a later run",
+                    report.run_id, email.max_per_day, len(queued) - len(batch),
+                )  # fmt: skip
+        counts = report.counts
+        counts["emails_waiting"] += len(queued) - len(batch)
+        if not batch:
+            return
+        pacer = SendPacer(
+            email.max_per_minute, budget=SEND_BUDGET.total_seconds(),
+            clock=self.monotonic, sleep=self.sleep,
+        )  # fmt: skip
+        if isinstance(self.transport, ConfirmingTransport):
+            self._deliver_files(self.transport, report, batch, pacer, now)
+            return
+        done = 0
+        try:
+            with self.transport as transport:
+                for message in batch:
+                    if not pacer.ready():
+                        log.warning(
+                            "run %s: sending budget used; %d message(s) wait for the next run",
+                            report.run_id, len(batch) - done,
+                        )  # fmt: skip
+                        break
+                    self.checkpoint("send")
+                    raw = self.store.bodies([message])[message.id]
+                    self.store.mark_sending(message, now)
+                    done += 1
+                    self.checkpoint("send.transport")
+                    try:
+                        self._hand_over(transport, raw, message.message_id)
+                    except MailError:
+                        self.store.mark_unsent(message, now)  # nothing left: an operator's fix
+                        raise
+                    except UncertainDelivery as exc:
+                        self.store.mark_incertain(message, now, str(exc))
+                        counts["emails_uncertain"] += 1
+                        log.warning("run %s: message %s uncertain", report.run_id, message.id)
+                    except ServerUnavailable as exc:
+                        self._defer(report, message, now, exc)
+                        log.warning(
+                            "run %s: mail server unavailable (%s); %d message(s) wait",
+                            report.run_id, exc, len(batch) - done,
+                        )  # fmt: skip
+                        break
+                    except TemporaryFailure as exc:
+                        self._defer(report, message, now, exc)
+                    except PermanentFailure as exc:
+                        self.store.mark_failed(message, now, str(exc))
+                        counts["emails_failed"] += 1
+                        log.warning("run %s: message %s refused", report.run_id, message.id)
+                    else:
+                        self.checkpoint("send.ledger")
+                        self.store.mark_sent(message, now)
+                        counts["emails_sent"] += 1
+        except ServerUnavailable as exc:  # could not even connect: nothing was attempted
+            log.warning(
+                "run %s: mail server unavailable (%s); %d message(s) wait",
+                report.run_id, exc, len(batch) - done,
+            )  # fmt: skip
+        counts["emails_waiting"] += len(batch) - done
+
+    @staticmethod
+    def _hand_over(transport: Transport, raw: bytes, name: str) -> None:
+        """Give one message to the transport: its bytes as queued when it takes them (SMTP),
+        otherwise parsed back into an `EmailMessage`."""
+        if isinstance(transport, RawTransport):
+            transport.send_raw(raw, name)
+            return
+        from email import message_from_bytes, policy
+        from email.message import EmailMessage
+
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        transport.send(parsed, name)
+
+    def _deliver_files(
+        self,
+        transport: ConfirmingTransport,
+        report: RunReport,
+        batch: Sequence[QueuedMessage],
+        pacer: SendPacer,
+        now: datetime,
+    ) -> None:
+        """Delivery to a transport that can tell afterwards whether a message was delivered (the
+        outbox: its file exists). Messages go by chunks, two ledger commits per chunk instead of
+        two per message: a chunk is marked `sending`, its files are written, then it is marked
+        `sent`. After a crash, the next run asks the transport about each `sending` message
+        (`recover_interrupted`): delivered -> `sent`, not -> queued again. Nothing is doubled,
+        nothing is lost, and no message is ever left `incertain`."""
+        counts = report.counts
+        done = 0
+        with transport:
+            while done < len(batch):
+                chunk: list[QueuedMessage] = []
+                while len(chunk) < SEND_CHUNK and done + len(chunk) < len(batch):
+                    if not pacer.ready():
+                        break
+                    chunk.append(batch[done + len(chunk)])
+                if not chunk:
+                    log.warning(
+                        "run %s: sending budget used; %d message(s) wait for the next run",
+                        report.run_id, len(batch) - done,
+                    )  # fmt: skip
+                    break
+                self.checkpoint("send")
+                bodies = self.store.bodies(chunk)
+                self.store.mark_sending_many(chunk, now)
+                done += len(chunk)
+                sent: list[QueuedMessage] = []
+                for message in chunk:
+                    self.checkpoint("send.transport")
+                    try:
+                        transport.send_raw(bodies[message.id], message.message_id)
+                    except TemporaryFailure as exc:
+                        self._defer(report, message, now, exc)
+                    else:
+                        sent.append(message)
+                self.checkpoint("send.ledger")
+                self.store.mark_sent_many(sent, now)
+                counts["emails_sent"] += len(sent)
+        counts["emails_waiting"] += len(batch) - done
+
+    def _defer(
+        self, report: RunReport, message: QueuedMessage, now: datetime, exc: Exception
+    ) -> None:
+        """A temporary refusal: retry later with backoff, or `failed` once attempts run out."""
+        email = self.settings.email
+        attempts = message.attempts + 1
+        if attempts >= email.retry_max_attempts:
+            self.store.mark_failed(message, now, f"{exc} (après {attempts} tentatives)")
+            report.counts["emails_failed"] += 1
+            log.warning("run %s: message %s given up after %d attempts", report.run_id,
+                        message.id, attempts)  # fmt: skip
+            return
+        self.store.mark_retry(message, now, str(exc), retry_delay(attempts, email))
+        report.counts["emails_waiting"] += 1
+        log.warning("run %s: message %s deferred (attempt %d)", report.run_id, message.id, attempts)
+
+    def _count(
+        self,
+        report: RunReport,
+        evaluation: Evaluation,
+        writes: Sequence[SheetWrite],
+        cohort_table: Table | None,
+    ) -> None:
+        known, _ = current_decisions(cohort_table)
+        reasons = Counter(a.reason for a in evaluation.anomalies)
+        report.counts.update(
+            rows_read=evaluation.rows_read,
+            new=sum(1 for p in evaluation.people if p.id not in known),
+            updated=len(writes[0].expected_keys),
+            duplicates=reasons[Reason.DOUBLON_PROBABLE],
+            anomalies=len({a.key for a in evaluation.anomalies}),
+        )
+
+    def _journal(
+        self,
+        tables: dict[str, Table],
+        report: RunReport,
+        start: datetime,
+        end: datetime,
+        result: str,
+    ) -> SheetWrite:
+        values: list[Cell] = [fr_stamp(start), fr_stamp(end), result]
+        values += [report.counts[k] for k in COUNT_KEYS]
+        values.append(report.run_id)
+        name = self.settings.sheets.journal
+        current = tables.get(name)
+        entry = plan_append(name, current, JOURNAL_HEADERS, values)
+        layout = journal_layout(header_after(current, entry), rows_after(current, entry))
+        return with_layout(entry, layout, self.spreadsheet.layout_marks())
+
+    def _record_failure(
+        self,
+        report: RunReport,
+        now: datetime,
+        tick: float,
+        exc: BaseException,
+        journal: bool = True,
+    ) -> None:
+        error = str(exc) if isinstance(exc, PipelineError) else type(exc).__name__
+        self.store.finish_run(report.run_id, self.clock(), "failed", report.counts, error)
+        if journal:  # staff see failed runs in the Journal too
+            self._journal_alone(report, now, tick, "Échec")
+
+    def _journal_alone(self, report: RunReport, now: datetime, tick: float, result: str) -> None:
+        """Best effort: one Journal row for a run that ended early (failed, interrupted)."""
+        try:
+            name = self.settings.sheets.journal
+            tables = dict(self.spreadsheet.read([name]))
+            end = now + timedelta(seconds=time.monotonic() - tick)
+            entry = self._journal(tables, report, now, end, result)
+            self.spreadsheet.write(WritePlan(sheets=(entry,)))
+        except Exception:
+            log.warning("run %s: could not record the run in the Journal", report.run_id)
+
+    def _alert(self, report: RunReport, exc: BaseException) -> None:
+        """Email a short alert (no personal data) to alerts.email: on the first failure after a
+        run that did not fail, then at most once a day while runs keep failing."""
+        address = self.settings.alerts.email
+        if not address:
+            return
+        today = self.clock().astimezone(PARIS).date()
+        previous = self.store.previous_outcome(report.run_id)
+        if (
+            previous is not None
+            and previous.outcome == "failed"
+            and previous.started_at.astimezone(PARIS).date() == today
+        ):
+            log.info("no alert: the previous run failed too, and an alert went out today")
+            return
+        message = alert_message(self.settings, report, safe_error(exc), logs.current_step())
+        try:
+            with self.transport as transport:
+                transport.send(message, f"alerte.{report.run_id}")
+        except Exception as error:  # the alert must never hide the run's own error
+            log.warning("the failure alert could not be sent", extra={"error": safe_error(error)})
+        else:
+            log.info("failure alert sent", extra={"to": "alerts.email"})
+
+
+def alert_message(
+    settings: Settings, report: RunReport, error: str, step: str | None
+) -> EmailMessage:
+    """The alert for a failed run: ids, counts and the error, never a participant's data."""
+    from email.headerregistry import Address
+    from email.utils import format_datetime, make_msgid
+
+    email = settings.email
+    started = report.now.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
+    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items() if v) or "aucun / none"
+    config = str(settings.source) if settings.source else "CONFIG"
+    host = f"{socket.gethostname()} (pid {os.getpid()})"
+    message = EmailMessage()
+    message["Subject"] = f"[{settings.programme.name}] Échec de l'exécution {report.run_id}"
+    message["From"] = Address(email.sender_name, addr_spec=email.sender)
+    message["To"] = settings.alerts.email or ""
+    message["Reply-To"] = email.reply_to
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = make_msgid(f"alerte.{report.run_id}", email.sender.split("@")[-1])
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-CUF-Alert"] = "run-failed"
+    message.set_content(
+        f"L'exécution {report.run_id} du pipeline « {settings.programme.name} » a échoué.\n\n"
+        f"Début (as of) : {started} (Europe/Paris)\n"
+        f"Étape / step : {step or '-'}\n"
+        f"Machine : {host}\n"
+        f"Erreur / error : {error}\n"
+        f"Compteurs / counts : {counts}\n\n"
+        "Les exécutions suivantes continuent selon le calendrier ; tant que l'échec se répète, "
+        "une seule alerte est envoyée par jour. Les courriels déjà envoyés sont dans le registre "
+        "(rien n'est envoyé deux fois).\n"
+        f"État / status : diplomates status --config {config}\n\n"
+        f"The run {report.run_id} failed at step '{step or '-'}': {error}. Later runs go on as "
+        "scheduled; one alert a day at most while failures repeat.\n"
+    )
+    return message
