@@ -54,6 +54,10 @@ MEMBERS = [
     M(11, "Syndicat Bidule", A, "29"),
     M(12, "Réseau Chose", C, "44"),
     M(13, "Ville de Quimper", C, "29", siren="212902324"),
+    M(14, "Association Bidule", A, "35", siren="123 456 789"),  # a SIREN outside the COG
+    M(15, "Villeurbanne", C, "69", ("Villeurbanne la belle",)),
+    M(16, "Ville de Villeurbanne", C, "69", ("Villeurbanne la belle",)),  # the same, twice
+    M(17, "Saint-Martin", C, "67", active=False),
 ]
 
 
@@ -330,6 +334,46 @@ CASES = [
         "",
         ("Syndicat Bidule (35) — Adhérents ligne 10", "Syndicat Bidule (29) — Adhérents ligne 11"),
         "« Syndicat Bidule » correspond à l'adhérente « Syndicat Bidule » (ligne 10, 35) ou l'adhérente « Syndicat Bidule » (ligne 11, 29), mais le type ou le département indiqué diffère.",
+    ),
+    # a member's own SIREN, an alias on two lines of one collectivité, a lapsed homonym
+    (True, "123456789", None, None, MATCHED, 14, "code", (), ""),
+    (True, "Villeurbanne la belle", None, None, MATCHED, 15, "alias", (), ""),
+    (
+        True,
+        "Saint-Martin",
+        C,
+        None,
+        NONE,
+        None,
+        "",
+        (),
+        "« Saint-Martin » : Saint-Martin (32), Saint-Martin (54), Saint-Martin (65) et Saint-Martin (67) ; aucune n'est adhérente. (L'adhésion de l'adhérente « Saint-Martin » (ligne 17, 67) est résiliée.)",
+    ),
+    (False, "123456789", None, None, MATCHED, 14, "code", (), ""),
+    (
+        False,
+        "Villeurbanne la belle",
+        None,
+        None,
+        AMBIGUOUS,
+        None,
+        "",
+        (
+            "Villeurbanne (69) — Adhérents ligne 15",
+            "Ville de Villeurbanne (69) — Adhérents ligne 16",
+        ),
+        "« Villeurbanne la belle » figure dans les Autres noms de plusieurs adhérentes : l'adhérente « Villeurbanne » (ligne 15, 69) et l'adhérente « Ville de Villeurbanne » (ligne 16, 69).",
+    ),
+    (
+        False,
+        "Saint-Martin",
+        C,
+        None,
+        NONE,
+        None,
+        "",
+        (),
+        "« Saint-Martin » : l'adhésion de l'adhérente « Saint-Martin » (ligne 17, 67) est résiliée.",
     ),
 ]
 
