@@ -799,6 +799,63 @@ CASES = [
         ("Collectivité de Corse (région, adhérente)",),
         "« Corse » désigne Collectivité de Corse (région, adhérente), mais le type indiqué est « Commune ».",
     ),
+    # a real name that contradicts the form, and a typo of a member; both contradictions
+    (
+        "Montélier",
+        C,
+        "34",
+        AMBIGUOUS,
+        ("Montpellier (34) — Adhérents ligne 6",),
+        "« Montélier » désigne Montélier (26), mais le département indiqué est 34 (Hérault) ; faute de frappe pour l'adhérente « Montpellier » (ligne 6, 34) ?",
+    ),
+    (
+        "Finistère",
+        C,
+        "56",
+        AMBIGUOUS,
+        ("Finistère (département 29, adhérente)",),
+        "« Finistère » désigne Finistère (département 29, adhérente), mais le type indiqué est « Commune » et le département indiqué est 56 (Morbihan).",
+    ),
+    (
+        "Vienne",
+        C,
+        "86",
+        AMBIGUOUS,
+        ("Vienne (département 86, adhérente)",),
+        "« Vienne » désigne Vienne (département 86, adhérente), mais le type et le département indiqués ne concordent pas.",
+    ),
+    (
+        "Saint-Martin",
+        D,
+        "29",
+        NONE,
+        (),
+        "« Saint-Martin » désigne Saint-Martin (32), Saint-Martin (54), Saint-Martin (65) et Saint-Martin (67), qui n'est pas adhérente (le département indiqué est 29 (Finistère)).",
+    ),
+    (
+        "Montelier",
+        None,
+        "34",
+        AMBIGUOUS,
+        ("Montpellier (34) — Adhérents ligne 6",),
+        "« Montelier » désigne Montélier (26), mais le département indiqué est 34 (Hérault) ; faute de frappe pour l'adhérente « Montpellier » (ligne 6, 34) ?",
+    ),
+    (
+        "Strasbourg",
+        D,
+        "68",
+        AMBIGUOUS,
+        ("Strasbourg (67, adhérente)",),
+        "« Strasbourg » désigne Strasbourg (67, adhérente), mais le type indiqué est « Département » et le département indiqué est 68 (Haut-Rhin).",
+    ),
+    (
+        "Saint-Pierre",
+        D,
+        "29",
+        AMBIGUOUS,
+        ("Saint-Pierre (974, adhérente)",),
+        "« Saint-Pierre » désigne Saint-Pierre (04), Saint-Pierre (15), Saint-Pierre (31) et Saint-Pierre (39), mais le type indiqué est « Département » et le département indiqué est 29 (Finistère).",
+    ),
 ]
 
 
