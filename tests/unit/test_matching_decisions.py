@@ -375,6 +375,29 @@ CASES = [
         (),
         "« Saint-Martin » : l'adhésion de l'adhérente « Saint-Martin » (ligne 17, 67) est résiliée.",
     ),
+    # a lapsed member outside the list, with another département
+    (
+        True,
+        "Association Truc",
+        None,
+        "29",
+        AMBIGUOUS,
+        None,
+        "",
+        ("Association Truc (35) — Adhérents ligne 6, adhésion résiliée",),
+        "« Association Truc » correspond à l'adhérente « Association Truc » (ligne 6, 35), mais le type ou le département indiqué diffère.",
+    ),
+    (
+        False,
+        "Association Truc",
+        None,
+        "29",
+        AMBIGUOUS,
+        None,
+        "",
+        ("Association Truc (35) — Adhérents ligne 6, adhésion résiliée",),
+        "« Association Truc » correspond à l'adhérente « Association Truc » (ligne 6, 35), mais le type ou le département indiqué diffère.",
+    ),
 ]
 
 
