@@ -856,6 +856,55 @@ CASES = [
         ("Saint-Pierre (974, adhérente)",),
         "« Saint-Pierre » désigne Saint-Pierre (04), Saint-Pierre (15), Saint-Pierre (31) et Saint-Pierre (39), mais le type indiqué est « Département » et le département indiqué est 29 (Finistère).",
     ),
+    # the start of a member's name: matched only with the département, alone to start so
+    (
+        "Ivry sur",
+        None,
+        None,
+        AMBIGUOUS,
+        ("Ivry-sur-Seine (94) — Adhérents ligne 31",),
+        "« Ivry sur » : nom abrégé de l'adhérente « Ivry-sur-Seine » (ligne 31, 94) ?",
+    ),
+    (
+        "Pointe",
+        C,
+        "971",
+        AMBIGUOUS,
+        ("Pointe-à-Pitre (971) — Adhérents ligne 48",),
+        "« Pointe » : nom abrégé de l'adhérente « Pointe-à-Pitre » (ligne 48, 971) ?",
+    ),
+    (
+        "Pointe",
+        None,
+        None,
+        AMBIGUOUS,
+        ("Pointe-à-Pitre (971) — Adhérents ligne 48",),
+        "« Pointe » : nom abrégé de l'adhérente « Pointe-à-Pitre » (ligne 48, 971) ?",
+    ),
+    (
+        "Pointe à",
+        None,
+        "971",
+        AMBIGUOUS,
+        ("Pointe-à-Pitre (971) — Adhérents ligne 48",),
+        "« Pointe à » : nom abrégé de l'adhérente « Pointe-à-Pitre » (ligne 48, 971) ?",
+    ),
+    (
+        "Seine",
+        None,
+        None,
+        AMBIGUOUS,
+        ("Conseil départemental de la Seine-Saint-Denis (93) — Adhérents ligne 55",),
+        "« Seine » : nom abrégé de l'adhérente « Conseil départemental de la Seine-Saint-Denis » (ligne 55, 93) ?",
+    ),
+    (
+        "Ille",
+        D,
+        None,
+        AMBIGUOUS,
+        ("Ille-et-Vilaine (35) — Adhérents ligne 57",),
+        "« Ille » : nom abrégé de l'adhérente « Ille-et-Vilaine » (ligne 57, 35) ?",
+    ),
 ]
 
 
@@ -895,6 +944,11 @@ MATCHES = [
     ("Val", D, "94", 59, "nom abrégé"),
     ("Bordeaux", R, "33", 7, "nom (type ignoré)"),
     ("Montpellier", I, "34", 83, "nom"),
+    ("Seine", D, "93", 55, "nom abrégé"),
+    ("Seine Saint", None, "93", 55, "nom abrégé"),
+    ("Ille", None, "35", 57, "nom abrégé"),
+    ("Ille et", D, "35", 57, "nom abrégé"),
+    ("Seine", None, "93", 55, "nom abrégé"),
 ]
 
 
