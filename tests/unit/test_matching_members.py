@@ -93,6 +93,13 @@ RESOLUTIONS = [
         "contredit",
         ["Saint-Denis (11)", "Saint-Denis (30)", "Saint-Denis (93)", "Saint-Denis (974)"],
     ),
+    # the type picked leads to the place: the intercommunalité named after a commune, the
+    # département given for a bare "Conseil départemental"
+    (member("Brest", I, "29"), "nom", ["Brest Métropole (29)"]),
+    (member("Conseil départemental", D, "29"), "nom", ["Finistère (29)"]),
+    # homonyms of several types: the relaxed type or département that leaves one place
+    (member("Vienne", C, "33"), "contredit", ["Vienne (38)"]),
+    (member("Vienne", D, "38"), "contredit", ["Vienne (38)"]),
     # typos in the member list: the one real place clearly nearest
     (member("Montpelier", C, "34"), "approché", ["Montpellier (34)"]),
     (member("Montpelier", C, "26"), "approché", ["Montélier (26)"]),
