@@ -905,6 +905,9 @@ CASES = [
         ("Ille-et-Vilaine (35) — Adhérents ligne 57",),
         "« Ille » : nom abrégé de l'adhérente « Ille-et-Vilaine » (ligne 57, 35) ?",
     ),
+    # a typo of an intercommunalité's core name is one only when the answer says intercommunalité
+    ("Brestt", None, None, NONE, (), "« Brestt » ne correspond à aucune adhérente."),
+    ("Brestt", C, "29", NONE, (), "« Brestt » ne correspond à aucune adhérente."),
 ]
 
 
@@ -949,6 +952,9 @@ MATCHES = [
     ("Ille", None, "35", 57, "nom abrégé"),
     ("Ille et", D, "35", 57, "nom abrégé"),
     ("Seine", None, "93", 55, "nom abrégé"),
+    ("Bresst", I, "29", 75, "approché 91 %"),
+    ("Rennnes", None, None, 9, "approché 92 %"),
+    ("Renes", C, "35", 9, "approché 91 %"),
 ]
 
 
