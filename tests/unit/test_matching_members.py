@@ -213,3 +213,19 @@ def test_alias_naming_the_member_through_its_type_adds_no_evidence(reference: Re
     assert (match.outcome, match.method) == (MatchOutcome.AMBIGUOUS, "")
     assert match.candidates == ("Brest (29)", "Brest Métropole (29, adhérente)")
     assert match_authority(index, "Brest", I, None).method == "nom"
+
+
+def test_a_members_place_that_is_another_members_alias_is_a_doubt(reference: Reference) -> None:
+    """When the answer names a member's place and is also another member's `Autres noms`,
+    staff choose: both are candidates, the explanation names the alias."""
+    lines = [
+        member("Lyon", C, "69", row=2),
+        member("Pôle Lyonnais", None, None, row=3, aliases=("Lyon",)),
+    ]
+    match = match_authority(build_index(lines, reference), "Lyon", C, "69")
+    assert match.outcome is MatchOutcome.AMBIGUOUS
+    assert match.candidates == ("Lyon (69, adhérente)", "Pôle Lyonnais — Adhérents ligne 3")
+    assert match.explanation == (
+        "« Lyon » désigne Lyon (69, adhérente), mais c'est aussi un autre nom de l'adhérente "
+        "« Pôle Lyonnais » (ligne 3) (Autres noms)."
+    )
