@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Settings
 from pipeline.core.errors import SheetError
 from pipeline.core.geo import department_code, region_of
 from pipeline.core.layout import (
@@ -37,6 +36,7 @@ from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
 from pipeline.core.people import merge_people, probable_duplicates
 from pipeline.core.placement import Placement, place
 from pipeline.core.reference import Reference
+from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
 from pipeline.core.text import clean, fold
 

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.config import CohortSettings
 from pipeline.core.model import (
     Anomaly,
     Decision,
@@ -19,6 +18,7 @@ from pipeline.core.model import (
     Status,
 )
 from pipeline.core.parse import PARIS
+from pipeline.core.settings import CohortSettings
 from pipeline.core.text import fold
 
 _DECISIONS = {fold(d.value): d for d in Decision}

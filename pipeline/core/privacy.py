@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Settings
 from pipeline.core.model import CellWrite, SheetWrite, WritePlan
 from pipeline.core.parse import PARIS, has_consent, locate_columns, normalize_email, parse_timestamp
 from pipeline.core.people import person_id
+from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import clean, fold
 
