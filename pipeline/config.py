@@ -15,7 +15,6 @@ from pipeline.core.errors import ConfigError
 from pipeline.core.settings import (
     DEFAULT_ALIASES,
     DEFAULT_INTERVAL_MINUTES,
-    PARIS,
     AlertSettings,
     CohortSettings,
     ColumnSettings,
@@ -29,6 +28,7 @@ from pipeline.core.settings import (
     SpreadsheetSettings,
     StateSettings,
 )
+from pipeline.core.vocabulary import PARIS
 
 __all__ = [
     "PARIS",

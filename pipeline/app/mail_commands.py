@@ -10,6 +10,7 @@ from pipeline.adapters.sheets import Spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError
 from pipeline.core.model import Template
+from pipeline.core.vocabulary import TROUBLED, MessageState
 
 SAMPLE_MEMBER = "Saint-Étienne"
 SAMPLE_WAITLIST_POSITION = 3
@@ -63,9 +64,9 @@ def resend(
         )
     record = found[0]
     stamp = record.updated_at.strftime("%Y-%m-%d %H:%M UTC") if record.updated_at else "?"
-    if record.state == "sent":
+    if record.state == MessageState.SENT:
         raise PipelineError(f"{what} was sent ({stamp}); it is not sent again")
-    if record.state not in ("failed", "incertain"):
+    if record.state not in TROUBLED:
         raise PipelineError(
             f"{what} is already queued (state '{record.state}'): a run sends it without help"
         )
@@ -82,7 +83,7 @@ def resend(
     try:
         runner.run(now=now)  # `now`: the run's as-of time, as `run --as-of`
     except LockHeldError:
-        return ResendOutcome(record.message_id, "pending", ran=False)
+        return ResendOutcome(record.message_id, MessageState.PENDING, ran=False)
     after = store.find_messages(message_id=record.message_id)
     return ResendOutcome(record.message_id, after[0].state if after else "?", ran=True)
 

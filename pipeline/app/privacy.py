@@ -24,7 +24,6 @@ from pipeline.adapters.state.store import StateStore
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError, SheetError, SheetMovedError
-from pipeline.core.parse import PARIS
 from pipeline.core.privacy import (
     FoundRow,
     Holdings,
@@ -36,6 +35,7 @@ from pipeline.core.privacy import (
     screen_responses,
     tombstone,
 )
+from pipeline.core.vocabulary import PARIS
 
 log = logging.getLogger("diplomates.privacy")
 

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.adapters.mail.transport import (
@@ -52,14 +51,10 @@ from pipeline.core.layout import header_after, journal_layout, rows_after, with_
 from pipeline.core.model import Anomaly, Cell, Reason, SheetWrite, Template, WritePlan
 from pipeline.core.reference import Reference
 from pipeline.core.sheetplan import plan_append
+from pipeline.core.vocabulary import JOURNAL_HEADERS, PARIS, TROUBLED, MessageState
 
 log = logging.getLogger("diplomates.run")
 
-JOURNAL_HEADERS = (
-    "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
-    "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
-    "Courriels en attente", "Courriels incertains", "Exécution",
-)  # fmt: skip
 COUNT_KEYS = (
     "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
     "emails_waiting", "emails_uncertain",
@@ -75,7 +70,6 @@ SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that con
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
 INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
 CRASH_ENV = "DIPLOMATES_CRASH_AT"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class RunInterrupted(PipelineError):
@@ -186,14 +180,14 @@ def ledger_anomalies(
     people = {p.id: p for p in evaluation.people}
     grouped: dict[tuple[str, str], list[str]] = {}
     for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value)):
-        if entry.state not in ("failed", "incertain"):
+        if entry.state not in TROUBLED:
             continue
         resend = (
             f"diplomates resend --config {config} --person {entry.person_id} "
             f"--template {entry.template.value}"
         )
         reply = " ".join((entry.error or "").split())
-        if entry.state == "failed":
+        if entry.state == MessageState.FAILED:
             said = f" (réponse du serveur : {reply})" if reply else ""
             text = (
                 f"Le serveur de messagerie a refusé définitivement le courriel "
@@ -212,7 +206,9 @@ def ledger_anomalies(
         person = people.get(person_id)
         found.append(
             Anomaly(
-                reason=Reason.COURRIEL_REJETE if state == "failed" else Reason.ENVOI_INCERTAIN,
+                reason=Reason.COURRIEL_REJETE
+                if state == MessageState.FAILED
+                else Reason.ENVOI_INCERTAIN,
                 explanation=" / ".join(texts),
                 person_id=person_id,
                 person=person.display_name if person else "",

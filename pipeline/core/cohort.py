@@ -32,31 +32,25 @@ from pipeline.core.model import (
     Status,
     Template,
 )
-from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
+from pipeline.core.parse import locate_columns, parse_kind, parse_row
 from pipeline.core.people import merge_people, probable_duplicates
 from pipeline.core.placement import Placement, place
 from pipeline.core.reference import Reference
 from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
 from pipeline.core.text import clean, fold
-
-ID = "ID"
-DECISION = "Décision CUF"
-NOTES = "Notes CUF"
-STATUS = "Statut"
-COHORT_HEADERS = (
-    ID, "Nom", "Prénom", "Courriel", "Téléphone", "Fonction", "Collectivité (saisie)",
-    "Collectivité adhérente", "Correspondance", "Département", "Nouvel·le élu·e", "Éligibilité",
-    STATUS, "Rang", DECISION, NOTES, "Première réponse", "Dernière réponse", "Réponses",
-    "Courriels envoyés",
-)  # fmt: skip
-STAFF_COLUMNS = (DECISION, NOTES)
-COHORT_OWNED = tuple(h for h in COHORT_HEADERS if h not in STAFF_COLUMNS)
-
-REVIEW_KEY = "Réf."
-REVIEW_HEADERS = (
-    REVIEW_KEY, "Ligne", ID, "Personne", "Collectivité (saisie)", "Motif", "Explication",
-)  # fmt: skip
+from pipeline.core.vocabulary import (
+    COHORT_HEADERS,
+    COHORT_OWNED,
+    DECISION,
+    ID,
+    PARIS,
+    REVIEW_HEADERS,
+    REVIEW_KEY,
+    SENT,
+    STATUS,
+    MessageState,
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,7 @@ class LedgerEntry:
 
     person_id: str
     template: Template
-    state: str  # pending, sending, sent, retry, failed, incertain
+    state: str  # a MessageState
     at: datetime | None
     error: str | None = None  # the mail server's last reply, for `failed` and `incertain`
 
@@ -248,7 +242,11 @@ def fr_stamp(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
-_LEDGER_LABELS = {"sent": "", "failed": " refusé", "incertain": " incertain"}
+_LEDGER_LABELS: dict[str, str] = {
+    MessageState.SENT: "",
+    MessageState.FAILED: " refusé",
+    MessageState.INCERTAIN: " incertain",
+}
 
 
 def sent_summary(entries: Sequence[LedgerEntry]) -> str:
@@ -291,7 +289,7 @@ def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[d
                 "Première réponse": fr_stamp(person.first_submitted),
                 "Dernière réponse": fr_stamp(person.last_submitted),
                 "Réponses": person.responses,
-                "Courriels envoyés": sent_summary(by_person.get(person.id, [])),
+                SENT: sent_summary(by_person.get(person.id, [])),
             }
         )
     return rows

@@ -14,7 +14,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-PARIS = ZoneInfo("Europe/Paris")
+from pipeline.core.vocabulary import (
+    DASHBOARD_SHEET,
+    JOURNAL_SHEET,
+    MEMBERS_SHEET,
+    PARIS,
+    RESPONSES_SHEET,
+    REVIEW_SHEET,
+)
 
 
 class Section(BaseModel):
@@ -38,11 +45,11 @@ class SpreadsheetSettings(Section):
 
 
 class SheetNames(Section):
-    responses: str = "Réponses au formulaire 1"
-    members: str = "Adhérents"
-    review: str = "À vérifier"
-    journal: str = "Journal"
-    dashboard: str = "Tableau de bord"
+    responses: str = RESPONSES_SHEET
+    members: str = MEMBERS_SHEET
+    review: str = REVIEW_SHEET
+    journal: str = JOURNAL_SHEET
+    dashboard: str = DASHBOARD_SHEET
 
 
 DEFAULT_ALIASES: dict[str, list[str]] = {

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from pipeline.adapters.state.store import StateStore, messages, metadata, runs
+from pipeline.core import vocabulary
 from pipeline.core.privacy import ERASED_MARK
 
 erasures = Table(
@@ -51,8 +52,8 @@ privacy_keys = Table(
 
 SALT = "erasure_salt"
 # Messages whose copy may be dropped once old enough: delivered, refused, or left uncertain.
-SETTLED = ("sent", "failed", "incertain")
-UNSENT = ("pending", "retry")
+SETTLED = [state.value for state in vocabulary.SETTLED]
+UNSENT = [state.value for state in vocabulary.UNSENT]
 
 
 def _aware(moment: datetime | None) -> datetime | None:

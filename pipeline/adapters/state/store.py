@@ -47,6 +47,13 @@ from sqlalchemy.pool import SingletonThreadPool
 from pipeline.core.cohort import LedgerEntry
 from pipeline.core.errors import LockHeldError, PipelineError
 from pipeline.core.model import Template
+from pipeline.core.vocabulary import MessageState
+
+# The ledger's states as the plain strings stored in `messages.state` (core/vocabulary).
+PENDING, SENDING = MessageState.PENDING.value, MessageState.SENDING.value
+SENT, RETRY = MessageState.SENT.value, MessageState.RETRY.value
+FAILED, INCERTAIN = MessageState.FAILED.value, MessageState.INCERTAIN.value
+TROUBLED = [FAILED, INCERTAIN]
 
 metadata = MetaData()
 
@@ -98,7 +105,7 @@ class QueuedMessage:
     message_id: str
     raw: bytes
     attempts: int
-    state: str = "pending"
+    state: str = PENDING
 
 
 @dataclass(frozen=True)
@@ -281,7 +288,7 @@ class StateStore:
         rows = [
             {
                 "cohort": cohort, "person_id": person_id, "template": template.value,
-                "message_id": message_id, "state": "pending", "created_at": _utc(now),
+                "message_id": message_id, "state": PENDING, "created_at": _utc(now),
                 "updated_at": _utc(now), "attempts": 0, "raw": raw,
             }
             for person_id, template, message_id, raw in items
@@ -313,8 +320,8 @@ class StateStore:
             select(*columns)
             .where(messages.c.cohort == cohort)
             .where(
-                (messages.c.state == "pending")
-                | ((messages.c.state == "retry") & (messages.c.next_attempt_at <= _utc(now)))
+                (messages.c.state == PENDING)
+                | ((messages.c.state == RETRY) & (messages.c.next_attempt_at <= _utc(now)))
             )
             .order_by(messages.c.created_at, messages.c.id)
         )
@@ -345,10 +352,10 @@ class StateStore:
             conn.execute(update(messages).where(messages.c.id == message_id).values(**values))
 
     def mark_sending(self, message: QueuedMessage, now: datetime) -> None:
-        self._set(message.id, state="sending", updated_at=_utc(now), attempts=message.attempts + 1)
+        self._set(message.id, state=SENDING, updated_at=_utc(now), attempts=message.attempts + 1)
 
     def mark_sent(self, message: QueuedMessage, now: datetime) -> None:
-        self._set(message.id, state="sent", updated_at=_utc(now), sent_at=_utc(now), error=None)
+        self._set(message.id, state=SENT, updated_at=_utc(now), sent_at=_utc(now), error=None)
 
     def mark_sending_many(self, batch: Sequence[QueuedMessage], now: datetime) -> None:
         """`mark_sending` for a whole chunk, in one transaction."""
@@ -356,7 +363,7 @@ class StateStore:
             conn.execute(
                 update(messages)
                 .where(messages.c.id.in_(ids(batch)))
-                .values(state="sending", updated_at=_utc(now), attempts=messages.c.attempts + 1)
+                .values(state=SENDING, updated_at=_utc(now), attempts=messages.c.attempts + 1)
             )
 
     def mark_sent_many(self, batch: Sequence[QueuedMessage], now: datetime) -> None:
@@ -367,23 +374,23 @@ class StateStore:
             conn.execute(
                 update(messages)
                 .where(messages.c.id.in_(ids(batch)))
-                .values(state="sent", updated_at=_utc(now), sent_at=_utc(now), error=None)
+                .values(state=SENT, updated_at=_utc(now), sent_at=_utc(now), error=None)
             )
 
     def mark_retry(
         self, message: QueuedMessage, now: datetime, error: str, delay: timedelta
     ) -> None:
         self._set(
-            message.id, state="retry", updated_at=_utc(now), error=error,
+            message.id, state=RETRY, updated_at=_utc(now), error=error,
             next_attempt_at=_utc(now + delay),
         )  # fmt: skip
 
     def mark_failed(self, message: QueuedMessage, now: datetime, error: str) -> None:
-        self._set(message.id, state="failed", updated_at=_utc(now), error=error)
+        self._set(message.id, state=FAILED, updated_at=_utc(now), error=error)
 
     def mark_incertain(self, message: QueuedMessage, now: datetime, error: str) -> None:
         """The send broke after the server got the data: maybe delivered; never resent by itself."""
-        self._set(message.id, state="incertain", updated_at=_utc(now), error=error)
+        self._set(message.id, state=INCERTAIN, updated_at=_utc(now), error=error)
 
     def mark_unsent(self, message: QueuedMessage, now: datetime) -> None:
         """Undo `mark_sending` when the transport is known not to have sent anything."""
@@ -417,7 +424,7 @@ class StateStore:
             if value is not None:
                 query = query.where(column == value)
         if states is not None:
-            query = query.where(messages.c.state.in_(list(states)))
+            query = query.where(messages.c.state.in_([str(state) for state in states]))
         with self.engine.connect() as conn:
             return [
                 MessageRecord(
@@ -444,9 +451,9 @@ class StateStore:
                 update(messages)
                 .where(messages.c.id == record.id)
                 .where(messages.c.state == record.state)
-                .where(messages.c.state.in_(["failed", "incertain"]))
+                .where(messages.c.state.in_(TROUBLED))
                 .values(
-                    state="pending",
+                    state=PENDING,
                     updated_at=_utc(now),
                     next_attempt_at=None,
                     error=None,
@@ -468,7 +475,7 @@ class StateStore:
         with self.engine.begin() as conn:
             left = conn.execute(
                 select(messages.c.id, messages.c.message_id, messages.c.updated_at).where(
-                    messages.c.state == "sending"
+                    messages.c.state == SENDING
                 )
             ).all()
             incertain = 0
@@ -476,16 +483,16 @@ class StateStore:
                 verdict = delivered(row.message_id) if delivered is not None else None
                 base = update(messages).where(messages.c.id == row.id)
                 if verdict is True:
-                    conn.execute(base.values(state="sent", sent_at=row.updated_at, error=None))
+                    conn.execute(base.values(state=SENT, sent_at=row.updated_at, error=None))
                 elif verdict is False:
                     conn.execute(
                         base.values(
-                            state="pending", attempts=messages.c.attempts - 1,
+                            state=PENDING, attempts=messages.c.attempts - 1,
                             updated_at=_utc(now),
                         )
                     )  # fmt: skip
                 else:
-                    conn.execute(base.values(state="incertain", updated_at=_utc(now)))
+                    conn.execute(base.values(state=INCERTAIN, updated_at=_utc(now)))
                     incertain += 1
             return incertain
 
