@@ -6,6 +6,7 @@ without reaching up to this loader; they are re-exported here for the floors abo
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def load_settings(path: Path) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_explain(path, exc)) from None
+    logging.getLogger("diplomates.config").info("config file %s", path.resolve())
     base = path.resolve().parent
     if base.name == "config":
         base = base.parent
@@ -118,5 +120,9 @@ def _explain(path: Path, exc: ValidationError) -> str:
             problems.append(f"key '{key}' is required but missing (add it)")
         else:
             message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"key '{key}': {message} (got {error.get('input')!r})")
+            given = error.get("input")
+            # A whole section (a rule across its keys) is not repeated back: the message names
+            # the keys to fix.
+            got = "" if isinstance(given, dict) else f" (got {given!r})"
+            problems.append(f"key '{key}': {message}{got}")
     return f"config file {path} is invalid: " + "; ".join(problems) + "."

@@ -24,8 +24,10 @@ _step: ContextVar[str | None] = ContextVar("diplomates_step", default=None)
 
 HANDLER_NAME = "diplomates"
 OUR_LOGGERS = ("diplomates", "pipeline")
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
-_MASK = "<adresse masquée>"
+# An address's local part may hold `'` (o'brien@…) but not start with one: a quoted value
+# (`'x@y.fr'`) keeps its opening quote.
+_EMAIL = re.compile(r"[\w.+-][\w.+'-]*@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_MASK = "<masked address>"
 # Attributes every LogRecord has; anything else was passed with `extra=` and is a field.
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "run", "step"}
 

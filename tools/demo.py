@@ -44,7 +44,7 @@ def summary() -> None:
         print(f"    {status:20} {count}")
     print(f"  « {settings.sheets.review} » : {sum(reasons.values())} points / items to review")
     for reason, count in reasons.most_common():
-        print(f"    {reason:20} {count}")
+        print(f"    {reason:28} {count}")
     print(f"Courriels / emails : {sum(mails.values())} fichiers .eml dans {rel_outbox}/")
     for template, count in mails.most_common():
         print(f"    {template:22} {count}")

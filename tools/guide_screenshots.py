@@ -136,7 +136,7 @@ def review_view(sheet: Any) -> str:
             reasons.add(reason)
             chosen.add(row)
     keep_rows(sheet, chosen)
-    return f"A1:G{max(chosen)}"
+    return f"A1:H{max(chosen)}"
 
 
 def dashboard_view(sheet: Any) -> str:

@@ -131,7 +131,14 @@ def preview(
         placement = evaluation.placements[person.id]
         position = placement.waitlist_position
         if template is Template.LISTE_ATTENTE and position is None:
-            position = SAMPLE_WAITLIST_POSITION
+            # No position to show: this person is not on the waiting list now, so the message
+            # would be stale (a position they no longer hold). Say so instead of inventing one.
+            raise PipelineError(
+                f"liste_attente no longer applies to person {person.id}: their Statut is now "
+                f"'{placement.status.value}', not 'Liste d'attente'. Preview the message that "
+                "fits their Statut (e.g. inscription_confirmee or place_liberee), or leave out "
+                "--email to preview with sample data"
+            )
     message = render_message(
         template,
         person=person,

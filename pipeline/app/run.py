@@ -39,6 +39,7 @@ from pipeline.core.cohort import (
     evaluate,
     fr_stamp,
     plan_outputs,
+    sheet_stamp,
 )
 from pipeline.core.errors import (
     LockHeldError,
@@ -152,6 +153,9 @@ class RunReport:
     plan: WritePlan = field(default_factory=WritePlan)
     due: list[tuple[str, Template]] = field(default_factory=list)
     wrote: bool = False
+    # What a dry run lists: the sheets as read (old values) and the addresses of people due mail.
+    before: dict[str, Table] = field(default_factory=dict)
+    addresses: dict[str, str] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -391,6 +395,10 @@ class Runner:
         ledger = self.store.ledger(cohort)
         evaluation = self.evaluate(tables, ledger, now)
         report.due = evaluation.due
+        if dry_run:
+            report.before = dict(tables)
+            due_ids = {pid for pid, _ in evaluation.due}
+            report.addresses = {p.id: p.email for p in evaluation.people if p.id in due_ids}
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
             report.run_id, evaluation.rows_read, len(evaluation.people), len(evaluation.due),
@@ -708,7 +716,7 @@ class Runner:
         end: datetime,
         result: str,
     ) -> SheetWrite:
-        values: list[Cell] = [fr_stamp(start), fr_stamp(end), result]
+        values: list[Cell] = [sheet_stamp(start), sheet_stamp(end), result]
         values += [report.counts[k] for k in COUNT_KEYS]
         values.append(report.run_id)
         name = self.settings.sheets.journal

@@ -242,6 +242,13 @@ def fr_stamp(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
+def sheet_stamp(moment: datetime | None) -> Cell:
+    """A moment as a date-time cell: Paris wall-clock time to the second (empty when None)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
+
+
 _LEDGER_LABELS: dict[str, str] = {
     MessageState.SENT: "",
     MessageState.FAILED: " refusé",
@@ -286,8 +293,8 @@ def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[d
                 "Éligibilité": placement.eligibility.value,
                 STATUS: placement.status.value,
                 "Rang": placement.rank if placement.rank is not None else "",
-                "Première réponse": fr_stamp(person.first_submitted),
-                "Dernière réponse": fr_stamp(person.last_submitted),
+                "Première réponse": sheet_stamp(person.first_submitted),
+                "Dernière réponse": sheet_stamp(person.last_submitted),
                 "Réponses": person.responses,
                 SENT: sent_summary(by_person.get(person.id, [])),
             }
@@ -305,8 +312,9 @@ def review_rows(anomalies: Sequence[Anomaly]) -> list[dict[str, Cell]]:
             ID: a.person_id or "",
             "Personne": a.person,
             "Collectivité (saisie)": a.authority,
-            "Motif": a.reason.value,
+            "Motif": a.reason.label,
             "Explication": a.explanation,
+            "Code motif": a.reason.value,
         }
         for a in ordered
     ]

@@ -56,6 +56,65 @@ AUTO_NOTE = (
     "Rempli automatiquement par le pipeline à chaque passage. Ne pas modifier : une "
     "modification ici serait remplacée au passage suivant."
 )
+AUTO_SUFFIX = " Rempli automatiquement : ne pas modifier."
+# What each pipeline-owned column holds, as its header note says (then AUTO_SUFFIX).
+COLUMN_NOTES = {
+    "ID": "Identifiant stable de la personne, tiré de son adresse e-mail ; jamais réutilisé.",
+    "Nom": "Nom de famille, écrit comme la personne l'écrit (MASSON devient Masson).",
+    "Prénom": "Prénom, écrit comme la personne l'écrit (jean-marc devient Jean-Marc).",
+    "Courriel": "Adresse e-mail de la dernière réponse valide.",
+    "Téléphone": "Téléphone au format international (+33…), vide si absent ou illisible.",
+    "Fonction": "Fonction déclarée dans le formulaire.",
+    "Collectivité (saisie)": "La collectivité telle que la personne l'a tapée.",
+    "Collectivité adhérente": (
+        "L'adhérente reconnue dans la liste « Adhérents » ; vide si aucune. Pour corriger, "
+        "ajoutez un nom dans « Autres noms » de la liste des adhérents."
+    ),
+    "Correspondance": (
+        "Comment l'adhérente a été reconnue (nom exact, autre nom, SIREN, approchant…)."
+    ),
+    "Département": "Code du département (69, 2A, 971…).",
+    "Nouvel·le élu·e": "Oui pour un premier mandat (élections de mars 2026) : prioritaire.",
+    "Éligibilité": (
+        "Certificat (élu·e d'une adhérente), Sessions (non élu·e d'une adhérente), "
+        "Non adhérente, ou À vérifier (correspondance incertaine)."
+    ),
+    "Statut": "Où en est la personne dans la promotion ; une décision CUF l'emporte toujours.",
+    "Rang": "Ordre de priorité parmi les personnes plaçables (1 = première servie).",
+    "Première réponse": "Date et heure de la première réponse au formulaire.",
+    "Dernière réponse": "Date et heure de la dernière réponse au formulaire.",
+    "Réponses": "Nombre de réponses au formulaire fusionnées sur cette ligne.",
+    "Courriels envoyés": (
+        "Les courriels envoyés à la personne, avec leur date ; sert aussi de preuve : un "
+        "courriel listé ici n'est jamais renvoyé."
+    ),
+    "Réf.": (
+        "Référence du point : motif:ligne:ID (ligne du formulaire et personne, vides quand "
+        "sans objet). Sert à retrouver le point d'un passage à l'autre."
+    ),
+    "Ligne": "Numéro de ligne dans la feuille des réponses au formulaire.",
+    "Personne": "Prénom et nom tels que saisis (vide si le consentement manque).",
+    "Motif": "Le problème, en clair ; rouge : réponse écartée, orange : à examiner.",
+    "Code motif": "Le code du motif (champ_manquant, doublon_probable…), pour filtrer.",
+    "Explication": "Ce qui ne va pas et comment le corriger.",
+}
+JOURNAL_NOTES = {
+    "Début": "Début du passage (date et heure).",
+    "Fin": "Fin du passage (date et heure).",
+    "Résultat": "Succès ou Échec (l'échec est détaillé dans les journaux du serveur).",
+    "Lignes lues": "Réponses au formulaire lues par ce passage.",
+    "Nouvelles personnes": "Personnes apparues dans la promotion à ce passage.",
+    "Mises à jour": "Lignes de la promotion modifiées à ce passage.",
+    "Doublons": "Doublons probables signalés dans « À vérifier ».",
+    "Anomalies": "Points listés dans « À vérifier » après ce passage.",
+    "Courriels envoyés": "Courriels partis à ce passage.",
+    "Courriels en échec": "Courriels refusés définitivement par le serveur (voir « À vérifier »).",
+    "Courriels en attente": "Courriels à réessayer au passage suivant.",
+    "Courriels incertains": "Envois interrompus : partis ou non (voir « À vérifier »).",
+    "Exécution": "Identifiant du passage, pour retrouver ses journaux.",
+}
+WRAPPED_COLUMNS = frozenset({"Explication"})
+DATE_TIME_COLUMNS = frozenset({"Première réponse", "Dernière réponse", "Début", "Fin"})
 PROTECTION_NOTE = (
     "[diplomates] Rempli automatiquement : une modification ici serait remplacée au passage "
     "suivant. Les colonnes à remplir par l'équipe sont « Décision CUF » et « Notes CUF »."
@@ -113,7 +172,7 @@ ELIGIBILITY_COLOURS: dict[str, tuple[str, str, bool]] = {
     Eligibility.NON_ADHERENTE.value: GREY,
 }
 REASON_COLOURS: dict[str, tuple[str, str, bool]] = {
-    r.value: (RED if r in REJECTING else ORANGE) for r in Reason
+    r.label: (RED if r in REJECTING else ORANGE) for r in Reason
 }
 JOURNAL_COLOURS: dict[str, tuple[str, str, bool]] = {"Échec": RED}
 
@@ -126,8 +185,8 @@ COHORT_WIDTHS = {
     "Réponses": 10, "Courriels envoyés": 46,
 }  # fmt: skip
 REVIEW_WIDTHS = {
-    "Réf.": 16, "Ligne": 7, "ID": 14, "Personne": 24, "Collectivité (saisie)": 28, "Motif": 22,
-    "Explication": 100,
+    "Réf.": 16, "Ligne": 7, "ID": 14, "Personne": 24, "Collectivité (saisie)": 28, "Motif": 26,
+    "Explication": 80, "Code motif": 22,
 }  # fmt: skip
 JOURNAL_WIDTHS = {
     "Début": 17, "Fin": 17, "Résultat": 10, "Lignes lues": 11, "Nouvelles personnes": 12,
@@ -237,6 +296,7 @@ def table_layout(
     colours: Mapping[str, Mapping[str, tuple[str, str, bool]]] | None = None,
     frozen_cols: int = 0,
     dropdowns: Mapping[str, tuple[str, ...]] | None = None,
+    notes: Mapping[str, str] = COLUMN_NOTES,
 ) -> SheetLayout:
     """The layout of a table sheet: header in row 1, one record per row below.
 
@@ -255,9 +315,21 @@ def table_layout(
             note = DECISION_NOTE
         elif name in staff_set:
             note = NOTES_NOTE
+        elif name in notes:
+            note = notes[name] + AUTO_SUFFIX
         else:
             note = AUTO_NOTE
-        columns.append(ColumnLayout(col, widths[name], fill, font, note))
+        columns.append(
+            ColumnLayout(
+                col,
+                widths[name],
+                fill,
+                font,
+                note,
+                wrap=name in WRAPPED_COLUMNS,
+                date_time=name in DATE_TIME_COLUMNS,
+            )  # fmt: skip
+        )
     pipeline_cols = [col for name, col in at.items() if name not in staff_set]
     protected = [Area(1, left, 1, right) for left, right in _runs(owned)]
     protected += [Area(2, left, rows, right) for left, right in _runs(pipeline_cols)]
@@ -313,7 +385,13 @@ def review_layout(header: Sequence[str], data_rows: int) -> SheetLayout:
 
 def journal_layout(header: Sequence[str], data_rows: int) -> SheetLayout:
     """`Journal`: failed runs in red."""
-    return table_layout(header, data_rows, JOURNAL_WIDTHS, colours={"Résultat": JOURNAL_COLOURS})
+    return table_layout(
+        header,
+        data_rows,
+        JOURNAL_WIDTHS,
+        colours={"Résultat": JOURNAL_COLOURS},
+        notes=JOURNAL_NOTES,
+    )
 
 
 def _section(grid: Sequence[Sequence[Cell]], title: str) -> tuple[int, int] | None:

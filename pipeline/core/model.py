@@ -82,6 +82,30 @@ class Reason(StrEnum):
         """True when an answer with this problem is rejected (no email, never placeable)."""
         return self in REJECTING
 
+    @property
+    def label(self) -> str:
+        """The reason in French words, as `À vérifier` shows it (the code has its own column)."""
+        return REASON_LABELS.get(self.value, self.value)
+
+
+REASON_LABELS = {
+    "champ_manquant": "Champ obligatoire manquant",
+    "email_invalide": "Adresse e-mail invalide",
+    "consentement_absent": "Consentement absent",
+    "horodateur_invalide": "Horodateur illisible",
+    "fonction_inconnue": "Fonction inconnue",
+    "collectivite_ambigue": "Collectivité ambiguë",
+    "doublon_probable": "Doublon probable",
+    "hors_delai": "Hors délai",
+    "decision_invalide": "Décision CUF invalide",
+    "courriel_rejete": "Courriel refusé",
+    "envoi_incertain": "Envoi incertain",
+    # reasons other branches add (issues 11 and 15): their label is ready when they land
+    "absent_du_formulaire": "Réponses introuvables",
+    "session_invalide": "Session invalide",
+    "emargement_invalide": "Émargement invalide",
+}
+
 
 REJECTING = frozenset(
     {
@@ -201,7 +225,9 @@ class Person(Frozen):
 # --- What a run asks a spreadsheet backend to write -------------------------------------------
 # The core produces these (pure data); each backend applies them in one batch.
 
-Cell = str | int
+# A cell value: text, a whole number, or a date-time (naive, Europe/Paris wall-clock time) that
+# a backend writes as a real date-time cell shown `JJ/MM/AAAA HH:MM`.
+Cell = str | int | datetime
 
 
 # How a sheet looks: computed by the core (core/layout.py), applied by a backend in the same
@@ -228,6 +254,8 @@ class ColumnLayout:
     header_fill: str
     header_font: str
     note: str = ""  # the header cell's note (comment); empty: none
+    wrap: bool = False  # data cells wrap their text (long explanations)
+    date_time: bool = False  # data cells are date-times shown `JJ/MM/AAAA HH:MM`
 
 
 @dataclass(frozen=True)

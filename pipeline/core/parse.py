@@ -14,6 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from pipeline.core.errors import SheetError
 from pipeline.core.geo import department_code
 from pipeline.core.model import Anomaly, AuthorityKind, Reason, Response, Role
+from pipeline.core.names import display_name
 from pipeline.core.text import clean, fold
 from pipeline.core.vocabulary import PARIS
 
@@ -194,7 +195,8 @@ def parse_row(
             return ""
         return clean(cells[index])
 
-    first, last = get("first_name"), get("last_name")
+    # Names as their owners write them (the form sheet keeps the raw answer).
+    first, last = display_name(get("first_name")), display_name(get("last_name"))
     raw_email, authority = get("email"), get("authority")
     consent = has_consent(get("consent"))
     person = f"{first} {last}".strip() if consent else ""

@@ -20,7 +20,7 @@ from pipeline.core.model import CellWrite, SheetWrite, WritePlan
 from pipeline.core.parse import has_consent, locate_columns, normalize_email, parse_timestamp
 from pipeline.core.people import person_id
 from pipeline.core.settings import Settings
-from pipeline.core.sheetplan import Table, header_index
+from pipeline.core.sheetplan import Table, header_index, read_stamp
 from pipeline.core.text import clean, fold
 from pipeline.core.vocabulary import ID, PARIS, REVIEW_KEY, MessageState
 
@@ -413,11 +413,28 @@ def _stamp(text: object) -> str:
     return moment.astimezone(PARIS).strftime("%d/%m/%Y à %H:%M")
 
 
+# Date-time cells read back as ISO text or serial numbers: shown as French dates in the export.
+_DATE_TIME_COLUMNS = frozenset(
+    fold(h) for h in ("Horodateur", "Première réponse", "Dernière réponse", "Début", "Fin")
+)
+
+
+def _cell_shown(name: str, value: object) -> str:
+    text = str(value)
+    if not text.strip():
+        return "(vide)"
+    if fold(name) in _DATE_TIME_COLUMNS:
+        moment = read_stamp(text)
+        if moment is not None:
+            return moment.strftime("%d/%m/%Y %H:%M:%S")
+    return text
+
+
 def _rows(lines: list[str], items: Iterable[Mapping[str, Any]]) -> None:
     for item in items:
         lines.append(f"   Ligne {item['row']} :")
         for name, value in item["values"].items():
-            lines.append(f"     {name} : {value if str(value).strip() else '(vide)'}")
+            lines.append(f"     {name} : {_cell_shown(name, value)}")
 
 
 def export_text(document: Mapping[str, Any]) -> str:

@@ -160,6 +160,13 @@ class ProgrammeSettings(Section):
     contact_email: str
     partners: list[str] = Field(default_factory=list)
     signature: str = "L'équipe Diplomates des territoires, Cités Unies France"
+    # Where people write to reach the data-protection contact and exercise their rights (GDPR
+    # art. 13); every email's footer says so. Unset: `contact_email`.
+    privacy_contact: str | None = None
+
+    @property
+    def privacy_address(self) -> str:
+        return self.privacy_contact or self.contact_email
 
 
 class StateSettings(Section):

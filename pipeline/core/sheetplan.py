@@ -9,6 +9,7 @@ that still holds anything (a staff note without a key, for instance).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 from pipeline.core.errors import SheetError
 from pipeline.core.model import Cell, CellWrite, SheetWrite
@@ -17,8 +18,45 @@ from pipeline.core.text import fold
 Table = Sequence[Sequence[str]]
 
 
+SERIAL_EPOCH = datetime(1899, 12, 30)  # day 0 of spreadsheet serial date-times
+
+
 def as_text(value: Cell | None) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    return str(value)
+
+
+def serial(moment: datetime) -> float:
+    """A naive date-time as a spreadsheet serial number (days since 30/12/1899)."""
+    return (moment - SERIAL_EPOCH) / timedelta(days=1)
+
+
+def read_stamp(text: str) -> datetime | None:
+    """A date-time cell as a backend reads it back (ISO text or a serial number), to the second."""
+    text = text.strip()
+    try:
+        moment = SERIAL_EPOCH + timedelta(days=float(text))
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is not None:
+            return None
+    except OverflowError:
+        return None
+    return (moment + timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def same(current: str, desired: Cell | None) -> bool:
+    """Does the cell read as `current` already hold `desired`? A date-time compares as one
+    (a backend reads it back as ISO text or a serial number), anything else as text."""
+    if isinstance(desired, datetime):
+        return read_stamp(current) == desired.replace(microsecond=0)
+    return current == as_text(desired)
 
 
 def _cell(table: Table, row: int, col: int) -> str:
@@ -127,7 +165,7 @@ def plan_keyed(
         changed = [
             CellWrite(row=row + 1, col=col + 1, value=values[name])
             for name, col in owned_cols
-            if _cell(table, row, col) != as_text(values.get(name))
+            if not same(_cell(table, row, col), values.get(name))
         ]
         if changed:
             expected[row + 1] = row_key
@@ -161,8 +199,8 @@ def plan_grid(sheet: str, current: Table | None, grid: Sequence[Sequence[Cell]])
         want = grid[row] if row < len(grid) else ()
         have_width = len(table[row]) if row < len(table) else 0
         for col in range(max(len(want), have_width)):
-            desired = as_text(want[col]) if col < len(want) else ""
-            if _cell(table, row, col) != desired:
+            desired = want[col] if col < len(want) else ""
+            if not same(_cell(table, row, col), desired):
                 value: Cell = want[col] if col < len(want) else ""
                 writes.append(CellWrite(row=row + 1, col=col + 1, value=value))
     return SheetWrite(sheet=sheet, create=current is None, cells=tuple(writes))

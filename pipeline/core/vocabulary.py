@@ -42,6 +42,7 @@ COHORT_OWNED = tuple(h for h in COHORT_HEADERS if h not in STAFF_COLUMNS)
 REVIEW_KEY = "Réf."
 REVIEW_HEADERS = (
     REVIEW_KEY, "Ligne", ID, "Personne", "Collectivité (saisie)", "Motif", "Explication",
+    "Code motif",
 )  # fmt: skip
 
 # --- `Journal`: one row per run that changed something -------------------------------------------

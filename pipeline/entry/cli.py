@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -17,6 +18,9 @@ from pipeline.core.vocabulary import PARIS, TROUBLED, UNSENT, MessageState
 if TYPE_CHECKING:
     from pipeline.adapters.state.store import StateStore
     from pipeline.config import Settings
+
+CONFIG_ENV = "DIPLOMATES_CONFIG"
+CONFIG_HELP = f"TOML config file (default: the file named by ${CONFIG_ENV})"
 
 
 def _as_of(text: str) -> datetime:
@@ -39,22 +43,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the pipeline once")
-    run.add_argument("--config", required=True, type=Path, help="TOML config file")
+    run.add_argument("--config", type=Path, help=CONFIG_HELP)
     run.add_argument("--dry-run", action="store_true", help="write nothing, send nothing; print")
     run.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="run as if at that time")
 
     status = commands.add_parser("status", help="show the last runs and the message ledger")
-    status.add_argument("--config", required=True, type=Path, help="TOML config file")
+    status.add_argument("--config", type=Path, help=CONFIG_HELP)
 
     schedule = commands.add_parser(
         "schedule", help="run on the schedule in config ([schedule]), one run at a time"
     )
-    schedule.add_argument("--config", required=True, type=Path, help="TOML config file")
+    schedule.add_argument("--config", type=Path, help=CONFIG_HELP)
 
     resend = commands.add_parser(
         "resend", help="send again, on purpose, an email flagged incertain (or refused)"
     )
-    resend.add_argument("--config", required=True, type=Path, help="TOML config file")
+    resend.add_argument("--config", type=Path, help=CONFIG_HELP)
     resend.add_argument("--message", metavar="ID", help="message id, as `status` lists it")
     resend.add_argument("--person", metavar="ID", help="person ID (cohort sheet), with --template")
     resend.add_argument("--template", metavar="NAME", help="e.g. accuse_reception")
@@ -64,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "preview", help="write one email (subject, text, HTML, .eml) to proofread it"
     )
     preview.add_argument("template", metavar="TEMPLATE", help="e.g. inscription_confirmee")
-    preview.add_argument("--config", required=True, type=Path, help="TOML config file")
+    preview.add_argument("--config", type=Path, help=CONFIG_HELP)
     preview.add_argument("--email", metavar="ADDRESS", help="a real person's data (else sample)")
     preview.add_argument("--out", required=True, type=Path, help="folder for the four files")
     preview.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="render as if then")
@@ -78,7 +82,7 @@ def _privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "export", help="print everything held about a person (GDPR access request)"
     )
     export.add_argument("email", metavar="EMAIL", help="the person's email address")
-    export.add_argument("--config", required=True, type=Path, help="TOML config file")
+    export.add_argument("--config", type=Path, help=CONFIG_HELP)
     export.add_argument(
         "--format", choices=("text", "json"), default="text", help="French text or JSON"
     )
@@ -89,7 +93,7 @@ def _privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "erase", help="erase a person everywhere the pipeline writes (dry run without --yes)"
     )
     erase.add_argument("email", metavar="EMAIL", help="the person's email address")
-    erase.add_argument("--config", required=True, type=Path, help="TOML config file")
+    erase.add_argument("--config", type=Path, help=CONFIG_HELP)
     erase.add_argument(
         "--include-source", action="store_true",
         help="also clear their rows in the form responses sheet (else: skipped by later runs)",
@@ -98,22 +102,29 @@ def _privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     purge = commands.add_parser(
         "purge", help="apply privacy.retention_days now and compact the state database"
     )
-    purge.add_argument("--config", required=True, type=Path, help="TOML config file")
+    purge.add_argument("--config", type=Path, help=CONFIG_HELP)
     purge.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="purge as if then")
 
 
 def _print_plan(report: object) -> None:
+    from pipeline.app.dry_run import change_lines, message_lines
     from pipeline.app.run import RunReport
 
     assert isinstance(report, RunReport)
     for sheet in report.plan.sheets:
+        if sheet.empty:
+            continue
         rows = len({c.row for c in sheet.cells})
         created = " (new sheet)" if sheet.create else ""
         layout = ", and its layout (formatting)" if sheet.layout is not None else ""
         print(f"  sheet '{sheet.sheet}'{created}: {len(sheet.cells)} cells in {rows} rows{layout}")
+        for line in change_lines(sheet, report.before.get(sheet.sheet)):
+            print(f"    {line}")
     templates = Counter(t.value for _, t in report.due)
     for template, count in sorted(templates.items()):
         print(f"  message {template}: {count} to send")
+    for line in message_lines(report.due, report.addresses):
+        print(f"    {line}")
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -179,7 +190,8 @@ def command_status(args: argparse.Namespace) -> int:
     _print_status(settings, store)
     check = store.find_messages(cohort=settings.cohort.name, states=TROUBLED)
     for message in check:
-        what = f"{message.state:9}  {message.template.value:21}  {message.person_id}"
+        state = "uncertain" if message.state == MessageState.INCERTAIN else message.state
+        what = f"{state:9}  {message.template.value:21}  {message.person_id}"
         print(f"  {what}  {message.message_id}")
     if check:
         print(f"resend one on purpose: diplomates resend --config {args.config} --message ID")
@@ -210,7 +222,7 @@ def _print_status(settings: Settings, store: StateStore) -> None:
     print(
         f"messages: {waiting} waiting (pending {count[MessageState.PENDING]}, retry "
         f"{count[MessageState.RETRY]}), {count[MessageState.FAILED]} failed, "
-        f"{count[MessageState.INCERTAIN]} incertain, {count[MessageState.SENDING]} sending, "
+        f"{count[MessageState.INCERTAIN]} uncertain, {count[MessageState.SENDING]} sending, "
         f"{count[MessageState.SENT]} sent"
     )
     holder = store.lock_holder()
@@ -327,6 +339,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0) and 2
     logs.setup(debug=args.debug)
+    if args.config is None:
+        named = os.environ.get(CONFIG_ENV, "").strip()
+        if not named:
+            print(
+                f"diplomates: configuration error: no config file; pass --config FILE or set "
+                f"{CONFIG_ENV} to its path.",
+                file=sys.stderr,
+            )
+            return 2
+        args.config = Path(named)
     handlers = {
         "run": command_run, "status": command_status, "resend": command_resend,
         "preview": command_preview, "schedule": command_schedule, "export": command_export,
@@ -337,8 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         if args.debug:
             raise
-        kind = "configuration error" if isinstance(exc, ConfigError) else "error"
-        print(f"diplomates: {kind}: {logs.scrub(str(exc))}", file=sys.stderr)
+        if isinstance(exc, ConfigError):  # the config file's values: no participant's data
+            print(f"diplomates: configuration error: {exc}", file=sys.stderr)
+        else:
+            print(f"diplomates: error: {logs.scrub(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("diplomates: interrupted", file=sys.stderr)

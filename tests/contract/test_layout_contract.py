@@ -302,8 +302,8 @@ def test_google_gets_the_layout_within_the_one_write_batch(google_desk: Desk) ->
     assert all(p["warningOnly"] for p in decor.protected_ranges)
     assert len(decor.protected_ranges) == 3
     assert "Rempli automatiquement" in decor.notes[(1, 1)]
-    assert decor.formats[(1, DECISION_COL)]["backgroundColor"] == {
-        "red": 1.0, "green": 0.902, "blue": 0.6,
+    assert decor.formats[(1, DECISION_COL)]["backgroundColorStyle"] == {
+        "rgbColor": {"red": 1.0, "green": 0.902, "blue": 0.6},
     }  # fmt: skip
     assert decor.columns[len(COHORT_HEADERS)]["pixelSize"] > decor.columns[1]["pixelSize"]
     board = desk.stand_in_sheet(DASHBOARD).decor

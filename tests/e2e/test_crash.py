@@ -132,7 +132,7 @@ class Reference:
     @classmethod
     def of(cls, env: Env) -> Reference:
         cohort = {str(r["ID"]): r for r in rows_of(env.book, COHORT)}
-        review = {(r["Motif"], r["Réf."]) for r in rows_of(env.book, "À vérifier")}
+        review = {(r["Code motif"], r["Réf."]) for r in rows_of(env.book, "À vérifier")}
         return cls(env, cohort, review, Ledger.read(env), set(outbox_messages(env.outbox)))
 
 
@@ -182,8 +182,8 @@ def check_invariants(env: Env, phase: int, reference: Reference, strict: bool) -
     incertain = [k for k, (state, _, _) in ledger.rows.items() if state == "incertain"]
     incertain_people = {person for person, _ in incertain}
     review_rows = sheets["À vérifier"]
-    review = {(r["Motif"], r["Réf."]) for r in review_rows}
-    flagged = {str(r["ID"]) for r in review_rows if r["Motif"] == "envoi_incertain"}
+    review = {(r["Code motif"], r["Réf."]) for r in review_rows}
+    flagged = {str(r["ID"]) for r in review_rows if r["Code motif"] == "envoi_incertain"}
     assert flagged == incertain_people, "an incertain send is not shown to staff"
     if phase == 2:
         by_mail = {str(r["Courriel"]): r for r in cohort}

@@ -58,7 +58,7 @@ def test_no_log_line_or_output_holds_planted_personal_data(tmp_path: Path) -> No
     assert len(alerts) == 1
     outputs.append(alerts[0].as_string())
     text = "\n".join(outputs)
-    assert "incertain" in text and "run failed" in text and "scheduler started" in text
+    assert "uncertain" in text and "run failed" in text and "scheduler started" in text
     for canary in CANARIES:
         assert folded(canary) not in folded(text), canary
     for line in "\n".join(outputs[:-2]).splitlines():  # stderr lines are JSON logs or messages
@@ -83,7 +83,38 @@ def test_status_shows_runs_ledger_lock_and_next_run(
         store.close()
     out = capsys.readouterr().out
     assert "last runs" in out and "success" in out and "emails_sent=2" in out
-    assert "messages: 0 waiting (pending 0, retry 0), 0 failed, 0 incertain" in out
+    assert "messages: 0 waiting (pending 0, retry 0), 0 failed, 0 uncertain" in out
     assert "lock: held by ops-host:4242:abc123 (alive: it holds the lock file " in out
     assert "next scheduled run: " in out and "cron '*/10 7-20 * * *' (Europe/Paris)" in out
     assert "@" not in out
+
+
+def test_config_may_come_from_the_environment_and_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --config, DIPLOMATES_CONFIG names the file; the command logs which file it used;
+    with neither, exit 2 and one line saying how to give one."""
+    env = make_env(tmp_path, ANSWERS[:2])
+    monkeypatch.delenv("DIPLOMATES_CONFIG", raising=False)
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err
+    assert "--config" in err and "DIPLOMATES_CONFIG" in err and err.count("\n") == 1
+    monkeypatch.setenv("DIPLOMATES_CONFIG", str(env.config))
+    assert main(["status"]) == 0
+    captured = capsys.readouterr()
+    assert "no run recorded yet" in captured.out
+    assert "config file" in captured.err and str(env.config.resolve()) in captured.err
+
+
+def test_smtp_config_error_shows_the_sender_and_balanced_quotes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rule across the [email] keys names the key to fix, without echoing the section or
+    masking the (non-personal) sender address; exit 2."""
+    env = make_env(tmp_path, ANSWERS[:2])
+    text = env.config.read_text(encoding="utf-8")
+    env.config.write_text(text.replace("[email]\n", '[email]\ntransport = "smtp"\n'), "utf-8")
+    assert main(["run", "--config", str(env.config)]) == 2
+    err = capsys.readouterr().err
+    assert "email.smtp_host" in err and "masqu" not in err and "masked" not in err
+    assert "{" not in err and "'email'" in err

@@ -148,7 +148,7 @@ def test_export_after_the_scenario_is_complete(
     assert all(Path(f["file"]).exists() for f in files)
     assert doc["review_rows"] == [] and doc["erasure"] is None
     kim = export_json(config, "kim@lyon.fr", capsys)
-    motifs = sorted(r["values"]["Motif"] for r in kim["review_rows"])  # type: ignore[attr-defined]
+    motifs = sorted(r["values"]["Code motif"] for r in kim["review_rows"])  # type: ignore[attr-defined]
     assert motifs == ["decision_invalide", "fonction_inconnue"]
     capsys.readouterr()
     assert main(["export", CHLOE, "--config", str(config), "--include-messages"]) == 0

@@ -19,8 +19,11 @@ from typing import Any
 
 import pytest
 
+from pipeline.adapters.sheets import cell_text
 from pipeline.core.people import person_id
+from pipeline.core.sheetplan import read_stamp
 from pipeline.entry.cli import main
+from tests.support.discovery import problems, request_schema
 from tests.support.google_world import (
     READ,
     WRITE_APIS,
@@ -49,6 +52,8 @@ from tests.support.scenario import (
     write_workbook,
 )
 from tests.support.sheets_standin import Cell
+
+DATE_TIMES = ("Première réponse", "Dernière réponse")
 
 
 @pytest.fixture
@@ -129,8 +134,13 @@ def test_same_results_as_the_local_workbook(world: World, tmp_path: Path) -> Non
 
     Scenario(local, run_local, local_dir).play()
 
+    def cell(header: str, value: object) -> object:
+        if header in DATE_TIMES:  # a date-time cell: a serial on Google, a datetime in .xlsx
+            return read_stamp(cell_text(value))
+        return value if value != "" else None
+
     def normal(rows: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
-        return {k: {h: (v if v != "" else None) for h, v in r.items()} for k, r in rows.items()}
+        return {k: {h: cell(h, v) for h, v in r.items()} for k, r in rows.items()}
 
     assert normal(people(world.view)) == normal(people(local))
     review = {str(r["Réf."]): r for r in records(world.view, "À vérifier")}
@@ -170,3 +180,39 @@ def test_rows_moved_twice_fail_the_run_clearly(
     consistent_rows(world.view)
     scenario.opening()  # the next run re-plans from the new order
     consistent_rows(world.view)
+
+
+def test_every_request_is_valid_by_the_discovery_document(world: World) -> None:
+    """Every batchUpdate body the scenario sends passes Google's discovery document: known
+    fields, enum values and types, and no field the document marks deprecated."""
+    world.scenario().play()
+    writes = [
+        call
+        for calls in world.runs.calls.values()
+        for call in calls
+        if call.api in ("spreadsheets.batchUpdate", "values.batchUpdate")
+    ]
+    assert {call.api for call in writes} == {"spreadsheets.batchUpdate", "values.batchUpdate"}
+    for call in writes:
+        assert problems(json.loads(call.body), request_schema(call.api)) == []
+
+
+def test_the_discovery_check_sees_deprecated_and_unknown_fields() -> None:
+    """The checker flags a deprecated colour field, an unknown field and a bad enum value."""
+    body = {
+        "requests": [
+            {
+                "repeatCell": {
+                    "range": {"sheetId": 1},
+                    "cell": {"userEnteredFormat": {"backgroundColor": {"red": 1.0}}},
+                    "fields": "userEnteredFormat(backgroundColor)",
+                }
+            },
+            {"setBasicFilter": {"filter": {"range": {"sheetId": 1}, "colour": 1}}},
+            {"updateDimensionProperties": {"range": {"dimension": "DIAGONAL"}, "fields": "x"}},
+        ]
+    }
+    found = problems(body, request_schema("spreadsheets.batchUpdate"))
+    assert len(found) == 3
+    assert "backgroundColor: deprecated" in found[0]
+    assert "colour: no such field" in found[1] and "DIAGONAL" in found[2]

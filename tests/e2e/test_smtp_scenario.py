@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from pipeline.adapters.mail.render import message_id_header
 from pipeline.adapters.mail.smtp import PASSWORD_ENV
 from pipeline.adapters.state.store import MessageRecord, StateStore
 from pipeline.core.people import person_id
@@ -115,7 +116,7 @@ def review(tmp: Path, reason: str) -> dict[str, str]:
     return {
         str(r["ID"]): str(r["Explication"])
         for r in rows_of(tmp / "wb.xlsx", "À vérifier")
-        if r["Motif"] == reason
+        if r["Code motif"] == reason
     }
 
 
@@ -134,7 +135,7 @@ def assert_nothing_lost_nothing_twice(tmp: Path, server: SmtpServer) -> None:
     by_id = Counter(m.message["Message-ID"].strip() for m in server.messages)
     for record in ledger(tmp):
         assert record.state in ("sent", "failed", "incertain"), record
-        message_id = f"<{record.message_id}@cites-unies-france.org>"
+        message_id = message_id_header(record.message_id, "x@cites-unies-france.org")
         if record.state == "sent":
             assert by_id[message_id] == 1, record
         else:
@@ -182,7 +183,7 @@ def test_staff_and_time_scenario_over_smtp(
     explanation = review(tmp_path, "envoi_incertain")[flagged.person_id]
     resend_line = f"--person {flagged.person_id} --template {flagged.template.value}"
     assert resend_line in explanation
-    flagged_id = f"<{flagged.message_id}@cites-unies-france.org>"
+    flagged_id = message_id_header(flagged.message_id, "x@cites-unies-france.org")
     assert run(config, "2026-04-02T09:10") == 0  # never resent by itself
     assert [m for m in server.messages if m.message["Message-ID"].strip() == flagged_id] == []
     status = {k: row["Statut"] for k, row in by_email(tmp_path / "wb.xlsx").items()}
@@ -289,7 +290,7 @@ def test_sigkill_in_the_middle_of_a_batch_then_rerun(
     capsys.readouterr()
     assert main(["status", "--config", str(config)]) == 0
     out = capsys.readouterr().out
-    assert f"incertain  {flagged.template.value}" in out and flagged.message_id in out
+    assert f"uncertain  {flagged.template.value}" in out and flagged.message_id in out
     assert "diplomates resend --config" in out and "@" not in out.split("messages:")[-1]
     command = ["resend", "--config", str(config), "--message", flagged.message_id]
     assert main([*command, "--as-of", "2026-03-20T10:10"]) == 0
@@ -325,7 +326,7 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     names = sorted(p.name for p in out.iterdir())
     assert names == ["body.html", "body.txt", "message.eml", "subject.txt"]
     assert "Chloé" in (out / "body.txt").read_text() and "Chloé" in (out / "body.html").read_text()
-    assert "liste d'attente" in (out / "subject.txt").read_text().lower()
+    assert "liste d’attente" in (out / "subject.txt").read_text().lower()
     eml = message_from_bytes((out / "message.eml").read_bytes(), policy=policy.default)
     assert eml["To"] == "chloe@lyon.fr" and eml["X-CUF-Template"] == "liste_attente"
     assert "Ville de Lyon" in (out / "body.txt").read_text()
@@ -339,3 +340,16 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     assert main([*command, "--email", "personne@ailleurs.fr"]) == 1
     err = capsys.readouterr().err
     assert "no person with this address" in err and "personne@ailleurs.fr" not in err
+
+
+def test_preview_of_a_waiting_list_message_for_someone_now_registered_says_it_no_longer_applies(
+    tmp_path: Path, config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`preview liste_attente --email X` for a person now `Inscrit·e` writes nothing and says the
+    message no longer applies (no stale position), naming their Statut, not their address."""
+    out = tmp_path / "preview-ana"
+    command = ["preview", "liste_attente", "--config", str(config), "--out", str(out)]
+    assert main([*command, "--email", "ana@lyon.fr", "--as-of", "2026-04-02T09:00"]) == 1
+    err = capsys.readouterr().err
+    assert "no longer applies" in err and "Inscrit·e" in err and "ana@lyon.fr" not in err
+    assert not out.exists()

@@ -96,9 +96,9 @@ def test_plain_delivers_a_well_formed_message(plain: SmtpServer) -> None:
     [got] = plain.messages
     assert got.mail_from == SENDER and got.rcpt_tos == ["camille.martin@example.org"]
     parsed = got.message
-    message_id = parsed["Message-ID"].strip()  # folded onto its own line: it is long
+    message_id = parsed["Message-ID"].strip()
     assert message_id == message["Message-ID"].strip()
-    assert message_id.startswith("<inscription_confirmee.DT-3F9A1C07B2.")
+    assert "inscription_confirmee" not in message_id and "DT-3F9A1C07B2" not in message_id
     assert message_id.endswith("@cites-unies-france.org>")
     assert email.utils.parsedate_to_datetime(parsed["Date"]) == NOW
     assert parsed["From"].addresses[0].addr_spec == SENDER

@@ -103,7 +103,7 @@ class World:
         return [dict(zip(header, row, strict=False)) for row in rows if any(row)]
 
     def review(self, reason: str) -> list[dict[str, str]]:
-        return [r for r in self.rows("À vérifier") if r["Motif"] == reason]
+        return [r for r in self.rows("À vérifier") if r["Code motif"] == reason]
 
     def cohort_row(self, address: str) -> dict[str, str]:
         return next(r for r in self.rows("Promotion 2026") if r["Courriel"] == address)

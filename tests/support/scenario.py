@@ -225,12 +225,13 @@ class Scenario:
         assert found["dan@nulle-part.fr"]["Statut"] == "Non éligible"
         assert found["kim@lyon.fr"]["Éligibilité"] == "À vérifier"
         review = records(self.view, REVIEW)
-        reasons = sorted((r["Motif"], r["Ligne"]) for r in review)
+        reasons = sorted((r["Code motif"], r["Ligne"]) for r in review)
         assert reasons == [
             ("consentement_absent", 8), ("doublon_probable", 2), ("doublon_probable", 10),
             ("email_invalide", 7), ("fonction_inconnue", 11), ("horodateur_invalide", 13),
         ]  # fmt: skip
-        consent_row = next(r for r in review if r["Motif"] == "consentement_absent")
+        consent_row = next(r for r in review if r["Code motif"] == "consentement_absent")
+        assert consent_row["Motif"] == "Consentement absent"
         assert not consent_row["Personne"] and not consent_row["Collectivité (saisie)"]
         templates = dict(sent(self.tmp))
         assert templates.pop("dan@nulle-part.fr") == "non_eligible"
@@ -275,7 +276,7 @@ class Scenario:
         assert found["ana@lyon.fr"]["Suivi"] == "suivi Ana"
         assert found["kim@lyon.fr"]["Décision CUF"] == "peut-être"
         assert found["eve@rennes.fr"]["Statut"] == "Liste d'attente"  # the deleted row is back
-        assert any(r["Motif"] == "decision_invalide" for r in records(self.view, REVIEW))
+        assert any(r["Code motif"] == "decision_invalide" for r in records(self.view, REVIEW))
         mails = sent(self.tmp)
         assert ("chloe@lyon.fr", "place_liberee") in mails
         assert ("chloe@lyon.fr", "inscription_confirmee") not in mails
@@ -288,7 +289,7 @@ class Scenario:
         found = people(self.view)
         assert found["zoe@lyon.fr"]["Statut"] == "Hors délai"
         assert ("zoe@lyon.fr", "accuse_reception") in sent(self.tmp)
-        assert any(r["Motif"] == "hors_delai" for r in records(self.view, REVIEW))
+        assert any(r["Code motif"] == "hors_delai" for r in records(self.view, REVIEW))
 
     def nothing_dropped(self) -> None:
         """Every non-blank source row is in the cohort sheet or in À vérifier; 4 journal rows."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from pipeline.core.model import CellWrite, SheetWrite
+from pipeline.core.sheetplan import as_text
 
 
 def put(table: list[list[str]], cells: Iterable[CellWrite]) -> None:
@@ -15,7 +16,7 @@ def put(table: list[list[str]], cells: Iterable[CellWrite]) -> None:
         row = table[cell.row - 1]
         while len(row) < cell.col:
             row.append("")
-        row[cell.col - 1] = str(cell.value)
+        row[cell.col - 1] = as_text(cell.value)  # a date-time as a workbook reads it back
 
 
 def apply(table: list[list[str]], change: SheetWrite) -> list[list[str]]:

@@ -54,7 +54,7 @@ def test_json_lines_carry_run_id_and_step_when_not_a_terminal() -> None:
 def test_email_shaped_text_is_masked_and_tracebacks_need_debug() -> None:
     """An address in a field or message is masked; an exception shows its type only."""
     text = "\n".join(emit(io.StringIO()))
-    assert "camille.martin@lyon.fr" not in text and "<adresse masquée>" in text
+    assert "camille.martin@lyon.fr" not in text and "<masked address>" in text
     assert '"exception": "ValueError"' in text and "Traceback" not in text
     debug = "\n".join(emit(io.StringIO(), debug=True))
     assert "Traceback" in debug and "camille.martin@lyon.fr" not in debug
@@ -82,3 +82,9 @@ def test_setup_twice_keeps_one_handler() -> None:
     logs.setup(stream=stream)
     logging.getLogger("diplomates.test").info("once")
     assert stream.getvalue().count("once") == 1
+
+
+def test_masking_keeps_the_quotes_around_an_address() -> None:
+    """A quoted address is masked inside its quotes (`'<masked address>'`), o'brien@ whole."""
+    assert logs.scrub("'sender': 'a.b@lyon.fr'") == "'sender': '<masked address>'"
+    assert logs.scrub("to o'brien@lyon.fr.") == "to <masked address>."

@@ -154,3 +154,11 @@ def test_email_and_phone_normalization() -> None:
     assert normalize_phone("06-39-98-59-77") == "+33 6 39 98 59 77"  # reserved for fiction
     assert normalize_phone("0044 20 7946 0958") == "+44 20 7946 0958"
     assert normalize_phone("06 12 34") == "06 12 34"  # too short: kept as typed
+
+
+def test_names_typed_in_one_case_are_recased_for_display() -> None:
+    """`marty` / `MASSON` from the form become `Marty` / `Masson` in the parsed answer."""
+    row = answer("02/03/2026 10:00:00", "marty@example.org", last="MASSON", first="marty")
+    result = parse_row(2, row, COLUMNS)
+    assert result is not None and result.response is not None
+    assert (result.response.first_name, result.response.last_name) == ("Marty", "Masson")

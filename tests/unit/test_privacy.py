@@ -210,7 +210,15 @@ def test_export_text_names_every_section_in_french(tmp_path: Path) -> None:
             ("form_answers", "cohort_rows", "review_rows", "messages", "outbox_files"), "ici"
         ),
         "form_answers": [{"row": 2, "values": {"Nom": "Bernard", "Téléphone": ""}}],
-        "cohort_rows": [],
+        "cohort_rows": [
+            {
+                "row": 2,
+                "values": {
+                    "Première réponse": "46083.41950231481",
+                    "Dernière réponse": "2026-03-08T10:51:00",
+                },
+            },
+        ],  # fmt: skip
         "review_rows": [],
         "messages": [
             {
@@ -233,7 +241,9 @@ def test_export_text_names_every_section_in_french(tmp_path: Path) -> None:
     text = export_text(document)
     assert "Données détenues sur ana@lyon.fr" in text and "05/05/2026 à 10:00" in text
     assert "Ligne 2 :" in text and "Nom : Bernard" in text and "Téléphone : (vide)" in text
-    assert "2. Fiche dans la promotion — ici\n   Rien." in text
+    # date-time cells, read back as a serial (Google) or ISO text (.xlsx), shown as French dates
+    assert "Première réponse : 02/03/2026 10:04:05" in text
+    assert "Dernière réponse : 08/03/2026 10:51:00" in text
     assert "« accuse_reception » (Promotion 2026) : envoyé" in text
     assert "contenu effacé (durée de conservation écoulée)" in text
 

@@ -90,7 +90,7 @@ def test_consent_withdrawn_clears_the_row_and_cancels_unsent_mail(tmp_path: Path
     assert bruno not in world.cohort()
     left = [r for r in world.rows(COHORT) if r.get("Notes CUF") == "a appelé"]
     assert len(left) == 1 and not left[0]["Nom"] and not left[0]["Courriel"]  # staff note stays
-    refusal = [r for r in world.rows(REVIEW) if r["Motif"] == "consentement_absent"]
+    refusal = [r for r in world.rows(REVIEW) if r["Code motif"] == "consentement_absent"]
     assert [(r["Ligne"], r["Personne"], r["ID"]) for r in refusal] == [("3", "", "")]
     world.run(T0 + timedelta(days=4))
     assert world.sent_to() == ["ana@lyon.fr"]

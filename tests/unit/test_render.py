@@ -24,6 +24,7 @@ from pipeline.adapters.mail.render import (
     _render_parts,
     forget_rendered,
     french_date,
+    message_id_header,
     render_message,
     render_raw,
     sample_person,
@@ -114,13 +115,9 @@ def test_headers_are_exactly_the_specified_ones() -> None:
     assert parsed["From"] == f"Cités Unies France <{SENDER}>"
     assert parsed["To"] == "camille.martin@example.org"
     assert parsed["Reply-To"] == REPLY_TO
-    assert parsed["Subject"] == (
-        "Diplomates des territoires · Promotion 2026\u00a0: votre inscription est confirmée"
-    )
+    assert parsed["Subject"] == "Votre inscription est confirmée · Diplomates des territoires"
     assert parsed["Date"] == "Thu, 02 Apr 2026 09:30:00 +0200"
-    assert parsed["Message-ID"] == (
-        "<DT-3F9A1C07B2.promotion-2026.inscription_confirmee@cites-unies-france.example>"
-    )
+    assert parsed["Message-ID"] == "<3wwp7q7jdpkbn6hwjl2zopqkhy@cites-unies-france.example>"
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed["X-CUF-Template"] == "inscription_confirmee"
     names = {key.lower() for key in parsed.keys()}
@@ -201,7 +198,6 @@ def test_name_with_header_injection_never_reaches_a_header() -> None:
         ("email", "reply_to", "equipe@cites-unies-france.example\nBcc: x@y"),
         ("email", "sender", "diplomates@cites-unies-france.example\x00"),
         ("programme", "name", "Diplomates\ndes territoires"),
-        ("cohort", "name", "Promotion\t2026"),
     ],
 )
 def test_control_characters_in_config_headers_are_refused(
@@ -277,9 +273,9 @@ def test_accents_survive_the_round_trip() -> None:
     for body in (text, html):
         assert "Saint-Étienne" in body
         assert "Votre inscription est confirmée" in body
-        assert "participant·es" in body
+        assert "participantes et les participants" in body
         assert "Cités Unies France" in body
-    assert parse(msg)["Subject"].endswith("confirmée")
+    assert parse(msg)["Subject"].startswith("Votre inscription est confirmée")
 
 
 def test_html_has_inlined_styles() -> None:
@@ -444,7 +440,7 @@ def test_dates_are_written_in_french() -> None:
 def test_acknowledgement_before_opening_gives_the_registration_dates() -> None:
     """Before registration opens, accuse_reception gives the opening and closing dates."""
     text, html = parts(render(Template.ACCUSE_RECEPTION, now=BEFORE_OPENING))
-    expected = "ouvriront le 30 mars 2026 et resteront ouvertes jusqu'au 30 avril 2026"
+    expected = "ouvriront le 30 mars 2026 et resteront ouvertes jusqu’au 30 avril 2026"
     assert expected in one_line(text)
     assert expected in one_line(html)
 
@@ -467,10 +463,10 @@ def test_acknowledgement_of_a_late_answer_says_so() -> None:
 def test_acknowledgement_mentions_priority_for_new_elected() -> None:
     """A new élu·e is told the priority applies to them; others get the general rule only."""
     text, _ = parts(render(Template.ACCUSE_RECEPTION, person=make_person(first_term=True)))
-    assert "D'après votre réponse, c'est votre cas." in text
+    assert "D’après votre réponse, c’est votre cas." in text
     text, _ = parts(render(Template.ACCUSE_RECEPTION, person=make_person(first_term=False)))
-    assert "c'est votre cas" not in text
-    assert "nouvelles et nouveaux élu·es" in text
+    assert "c’est votre cas" not in text
+    assert "nouvelles élues et les nouveaux élus" in text
 
 
 def test_non_eligible_explains_membership_and_how_to_get_in_touch() -> None:
@@ -480,7 +476,10 @@ def test_non_eligible_explains_membership_and_how_to_get_in_touch() -> None:
     flat = one_line(text)
     assert "« Commune de Nulle-Part »" in flat
     assert "parmi les collectivités adhérentes de Cités Unies France" in flat
-    assert "le certificat d'auditeur s'adresse aux élu·es des collectivités adhérentes" in flat
+    assert (
+        "le certificat d’auditeur s’adresse aux élues et aux élus des collectivités adhérentes"
+        in flat
+    )
     assert f"écrivez-nous à {CONTACT}" in flat
     assert "adhérer à Cités Unies France" in flat
 
@@ -488,9 +487,9 @@ def test_non_eligible_explains_membership_and_how_to_get_in_touch() -> None:
 def test_confirmation_tells_elected_about_the_certificate_and_staff_about_sessions() -> None:
     """inscription_confirmee points élu·es to the certificate and non-élu·es to the sessions."""
     text, _ = parts(render(person=make_person(role=Role.MAIRE)))
-    assert "vous suivrez ce parcours en vue du certificat d'auditeur" in text
+    assert "vous suivrez ce parcours en vue du certificat d’auditeur" in text
     text, _ = parts(render(person=make_person(role=Role.AGENT)))
-    assert "En tant que participant·e non élu·e" in text
+    assert "En tant que participante ou participant sans mandat électif" in text
     text, _ = parts(render(person=make_person(role=None)))
     assert "En tant qu" not in text
 
@@ -498,7 +497,7 @@ def test_confirmation_tells_elected_about_the_certificate_and_staff_about_sessio
 def test_waitlist_position_is_shown_when_given() -> None:
     """liste_attente states the position when known (`1re`, `3e`) and omits it otherwise."""
     text, html = parts(render(Template.LISTE_ATTENTE, waitlist_position=3))
-    assert "en 3e position sur la liste d'attente" in one_line(text)
+    assert "en 3e position sur la liste d’attente" in one_line(text)
     assert "3e&nbsp;position" in html
     text, _ = parts(render(Template.LISTE_ATTENTE, waitlist_position=1))
     assert "en 1re position" in one_line(text)
@@ -516,7 +515,7 @@ def test_waitlist_position_must_be_positive() -> None:
 def test_freed_place_confirms_registration() -> None:
     """place_liberee says a place freed up and the registration is now confirmed."""
     text, _ = parts(render(Template.PLACE_LIBEREE))
-    assert "une place s'est libérée" in text
+    assert "une place s’est libérée" in text
     assert "votre inscription est désormais confirmée" in text
 
 
@@ -545,7 +544,7 @@ def package_built(raw_of: Template, person: Person, settings: Settings) -> Email
     msg["Reply-To"] = settings.email.reply_to
     msg["Subject"] = subject
     msg["Date"] = email.utils.format_datetime(WHILE_OPEN)
-    msg["Message-ID"] = f"<key.{raw_of.value}@cites-unies-france.example>"
+    msg["Message-ID"] = message_id_header(f"key.{raw_of.value}", settings.email.sender)
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-CUF-Template"] = raw_of.value
     msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
@@ -636,3 +635,61 @@ def test_bodies_rendered_once_per_kind_give_the_same_bytes_as_a_full_render(
         raise AssertionError(
             f"differ at byte {at}: {fast[at - 80 : at + 80]!r} != {full[at - 80 : at + 80]!r}"
         )
+
+
+# --- What recipients see (issue 13) -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_subjects_lead_with_what_happened_and_stay_short(template: Template) -> None:
+    """Every subject starts with the event, names the programme after it, and is ≤ 62 characters."""
+    subject = str(parse(render(template))["Subject"])
+    assert len(subject) <= 62, subject
+    assert not subject.startswith("Diplomates")
+    assert subject.endswith("· Diplomates des territoires")
+
+
+def test_message_id_is_short_opaque_and_stable() -> None:
+    """The Message-ID line stays under 78 characters, hides template and person, and is stable."""
+    key = "inscription_confirmee.DT-3F9A1C07B2.0123456789abcdef"
+    first = parse(render(message_id=key))["Message-ID"]
+    assert first == parse(render(message_id=key))["Message-ID"]
+    assert first != parse(render(message_id=key + "0"))["Message-ID"]
+    assert len(f"Message-ID: {first}") < 78
+    assert "inscription" not in first and "DT-" not in first
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_french_text_uses_typographic_apostrophes_and_no_middle_dot(template: Template) -> None:
+    """No straight apostrophe between letters and no `·` gender form in the text or HTML parts
+    (config texts such as `L'équipe` included; the subject's `·` separator is not a gender form)."""
+    for body in parts(render(template)):
+        assert not re.search(r"\w'\w", body), template
+        assert not re.search(r"\w·\w", body), template
+
+
+@pytest.mark.parametrize("template", list(Template))
+def test_footer_tells_how_to_exercise_data_protection_rights(template: Template) -> None:
+    """Every message's footer says where to write to access, rectify or erase one's data."""
+    settings = make_settings(programme={"privacy_contact": "dpo@cites-unies-france.example"})
+    for body in parts(render(template, settings=settings)):
+        flat = one_line(body)
+        assert "rectifier ou effacer" in flat
+        assert "dpo@cites-unies-france.example" in flat
+    for body in parts(render(template)):  # unset: the programme's contact address
+        flat = one_line(body)
+        start = flat.index("rectifier ou effacer")
+        assert CONTACT in flat[start : start + 200]
+
+
+def test_no_full_stop_glued_to_a_url_in_the_text_part() -> None:
+    """A URL in the plain text never ends with `.`, which mail clients would take into the link."""
+    for template in Template:
+        text, _ = parts(render(template, member_name=None))
+        assert not re.search(r"https?://\S*\.(\s|$)", text), template
+
+
+def test_apple_reformatting_meta_has_content() -> None:
+    """The `x-apple-disable-message-reformatting` meta carries `content` (HTML validator clean)."""
+    _, html = parts(render())
+    assert '<meta name="x-apple-disable-message-reformatting" content="">' in html

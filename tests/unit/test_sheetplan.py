@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+from datetime import datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.core.errors import SheetError
-from pipeline.core.sheetplan import plan_append, plan_grid, plan_keyed
+from pipeline.core.sheetplan import plan_append, plan_grid, plan_keyed, read_stamp, serial
 from tests.support.sheets import apply
 
 HEADERS = ("ID", "Nom", "Statut", "Décision CUF", "Notes CUF")
@@ -109,3 +110,33 @@ def test_append_goes_under_the_last_used_row() -> None:
     assert first.create and [c.row for c in first.cells] == [1, 1, 2, 2]
     later = plan_append("J", [["Début", "Fin"], ["a", "b"], ["", ""]], ("Début", "Fin"), ("c", "d"))
     assert [(c.row, c.value) for c in later.cells] == [(3, "c"), (3, "d")]
+
+
+STAMP = datetime(2026, 3, 2, 10, 4, 5)
+
+
+@pytest.mark.parametrize(
+    ("current", "rewritten"),
+    [
+        ("2026-03-02T10:04:05", False),  # the local workbook reads a date-time cell back as ISO
+        (repr(serial(STAMP)), False),  # Google reads it back as a serial number
+        ("46083.41950231482", False),  # a serial rounded by another writer, same second
+        ("02/03/2026 10:04", True),  # the old text form: rewritten once as a real date-time
+        ("2026-03-02T10:04:06", True),
+        ("", True),
+    ],
+)
+def test_date_time_cells_compare_as_date_times(current: str, rewritten: bool) -> None:
+    """A date-time cell read back as ISO text or a serial is not rewritten; text or another time is."""
+    table = [["ID", "Première réponse"], ["DT-1", current]]
+    change = plan_keyed("S", table, ("ID", "Première réponse"), ("ID", "Première réponse"),
+                        [{"ID": "DT-1", "Première réponse": STAMP}], key="ID")  # fmt: skip
+    assert bool(change.cells) is rewritten
+    grid = plan_grid("G", [[current]], [[STAMP]])
+    assert bool(grid.cells) is rewritten
+
+
+def test_read_stamp_refuses_what_is_not_a_date_time() -> None:
+    """Text, an aware ISO time, NaN and infinity read as no date-time."""
+    for text in ("Oui", "2026-03-02T10:04:05+01:00", "nan", "inf", "1e308"):
+        assert read_stamp(text) is None

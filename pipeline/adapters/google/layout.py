@@ -86,12 +86,20 @@ def _grid(sheet_id: int, area: Area) -> dict[str, int]:
     }
 
 
+DATE_TIME_PATTERN = "dd/mm/yyyy hh:mm"  # date-time cells as French staff read them
+
+
 def rgb(colour: str) -> dict[str, float]:
     """A colour "RRGGBB" as a Sheets Color (channels from 0 to 1)."""
     return {
         name: round(int(colour[index : index + 2], 16) / 255, 4)
         for name, index in (("red", 0), ("green", 2), ("blue", 4))
     }
+
+
+def colour_style(colour: str) -> dict[str, Any]:
+    """A colour "RRGGBB" as a Sheets ColorStyle (the API marks the plain Color fields deprecated)."""
+    return {"rgbColor": rgb(colour)}
 
 
 def _letters(col: int) -> str:
@@ -197,15 +205,31 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
             }
         )  # fmt: skip
     requests += _header_requests(sheet_id, layout.columns)
+    for column in layout.columns:
+        data_format: dict[str, Any] = {}
+        if column.wrap:
+            data_format.update(wrapStrategy="WRAP", verticalAlignment="TOP")
+        if column.date_time:
+            data_format["numberFormat"] = {"type": "DATE_TIME", "pattern": DATE_TIME_PATTERN}
+        if data_format:
+            requests.append(
+                {
+                    "repeatCell": {
+                        "range": _grid(sheet_id, Area(2, column.col, layout.rows, column.col)),
+                        "cell": {"userEnteredFormat": data_format},
+                        "fields": "userEnteredFormat(" + ",".join(sorted(data_format)) + ")",
+                    }
+                }
+            )
     for style in layout.styles:
         text: dict[str, Any] = {"bold": style.bold}
         if style.font:
-            text["foregroundColor"] = rgb(style.font)
+            text["foregroundColorStyle"] = colour_style(style.font)
         if style.size:
             text["fontSize"] = style.size
         cell_format: dict[str, Any] = {"textFormat": text}
         if style.fill:
-            cell_format["backgroundColor"] = rgb(style.fill)
+            cell_format["backgroundColorStyle"] = colour_style(style.fill)
         requests.append(
             {
                 "repeatCell": {
@@ -229,9 +253,9 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
                                     "values": [{"userEnteredValue": colour.text}],
                                 },
                                 "format": {
-                                    "backgroundColor": rgb(colour.fill),
+                                    "backgroundColorStyle": colour_style(colour.fill),
                                     "textFormat": {
-                                        "foregroundColor": rgb(colour.font),
+                                        "foregroundColorStyle": colour_style(colour.font),
                                         "bold": colour.bold,
                                     },
                                 },
@@ -256,9 +280,9 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
                                 "values": [{"userEnteredValue": formula}],
                             },
                             "format": {
-                                "backgroundColor": rgb(row_rule.fill),
+                                "backgroundColorStyle": colour_style(row_rule.fill),
                                 "textFormat": {
-                                    "foregroundColor": rgb(row_rule.font),
+                                    "foregroundColorStyle": colour_style(row_rule.font),
                                     "bold": row_rule.bold,
                                 },
                             },
@@ -329,8 +353,11 @@ def _header_requests(sheet_id: int, columns: Sequence[ColumnLayout]) -> list[dic
             data: dict[str, Any] = {}
             if formatted:
                 data["userEnteredFormat"] = {
-                    "backgroundColor": rgb(column.header_fill),
-                    "textFormat": {"foregroundColor": rgb(column.header_font), "bold": True},
+                    "backgroundColorStyle": colour_style(column.header_fill),
+                    "textFormat": {
+                        "foregroundColorStyle": colour_style(column.header_font),
+                        "bold": True,
+                    },
                     "verticalAlignment": "MIDDLE",
                     "wrapStrategy": "WRAP",
                 }
@@ -340,7 +367,7 @@ def _header_requests(sheet_id: int, columns: Sequence[ColumnLayout]) -> list[dic
         fields = "note"
         if formatted:
             fields += (
-                ",userEnteredFormat(backgroundColor,textFormat,verticalAlignment,wrapStrategy)"
+                ",userEnteredFormat(backgroundColorStyle,textFormat,verticalAlignment,wrapStrategy)"
             )
         requests.append(
             {
@@ -380,7 +407,13 @@ def _chart(sheet_id: int, chart: Chart) -> dict[str, Any]:
             "legendPosition": "NO_LEGEND",
             "axis": [{"position": "BOTTOM_AXIS", "title": "Personnes"}],
             "domains": [{"domain": labels}],
-            "series": [{"series": values, "targetAxis": "BOTTOM_AXIS", "color": rgb("2F5597")}],
+            "series": [
+                {
+                    "series": values,
+                    "targetAxis": "BOTTOM_AXIS",
+                    "colorStyle": colour_style("2F5597"),
+                }
+            ],
             "headerCount": 0,
         }
     return {

@@ -12,12 +12,16 @@ import json
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from gspread.utils import rowcol_to_a1
 
 from pipeline.adapters.google.layout import Existing, layout_requests
-from pipeline.core.model import Cell, CellWrite, SheetWrite
+from pipeline.core.model import CellWrite, SheetWrite
+from pipeline.core.sheetplan import serial
+
+Value = str | int | float  # a cell as the API takes it (a date-time as its serial number)
 
 NEW_SHEET_ROWS = 1000  # Google's own default grid for a new sheet
 NEW_SHEET_COLUMNS = 26
@@ -158,11 +162,15 @@ def structure_requests(
 
 
 def value_ranges(title: str, cells: Sequence[CellWrite], limit: int) -> list[dict[str, Any]]:
-    """Contiguous cells grouped into rectangles, each one ValueRange (later writes win)."""
-    grid: dict[tuple[int, int], Cell] = {}
+    """Contiguous cells grouped into rectangles, each one ValueRange (later writes win).
+
+    A date-time goes as its serial number (RAW); the layout gives its column a DATE_TIME format.
+    """
+    grid: dict[tuple[int, int], Value] = {}
     for cell in cells:
         a1(cell.row, cell.col)  # validates the coordinates
-        grid[(cell.row, cell.col)] = cell.value
+        value = cell.value
+        grid[(cell.row, cell.col)] = serial(value) if isinstance(value, datetime) else value
     runs: list[tuple[int, int, int]] = []  # (first column, last column, row)
     by_row: dict[int, list[int]] = {}
     for row, col in grid:
@@ -194,7 +202,7 @@ def value_ranges(title: str, cells: Sequence[CellWrite], limit: int) -> list[dic
 
 def block_ranges(
     title: str,
-    grid: Mapping[tuple[int, int], Cell],
+    grid: Mapping[tuple[int, int], Value],
     top: int,
     bottom: int,
     left: int,

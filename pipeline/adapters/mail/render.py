@@ -12,6 +12,7 @@ validated address, and any header value holding a control character is refused o
 
 from __future__ import annotations
 
+import base64
 import binascii
 import functools
 import hashlib
@@ -108,6 +109,28 @@ def forget_rendered() -> None:
     _SKELETONS.clear()
 
 
+_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+
+
+def _typographic(text: str) -> str:
+    """Straight apostrophes between letters made typographic: `L'équipe` -> `L’équipe`."""
+    return _APOSTROPHE.sub("\u2019", text)
+
+
+def _shown_programme(programme: ProgrammeSettings) -> ProgrammeSettings:
+    """The programme's texts as the emails show them (typographic apostrophes); addresses and
+    the URL as they are."""
+    return programme.model_copy(
+        update={
+            "name": _typographic(programme.name),
+            "organiser": _typographic(programme.organiser),
+            "contact_name": _typographic(programme.contact_name),
+            "signature": _typographic(programme.signature),
+            "partners": [_typographic(p) for p in programme.partners],
+        }
+    )
+
+
 def _subject(env: Environment, folder: str, programme: ProgrammeSettings, cohort: str) -> str:
     """A template's subject: config values only, the same for every message of a run."""
     key = (env, folder, programme.model_dump_json(), cohort)
@@ -179,7 +202,8 @@ def _set_address(msg: EmailMessage, name: str, value: str, *, exact: bool = Fals
         raise ValueError(f"refusing to build the message: header {name} must be {value!r} only")
 
 
-def _message_id(message_id: str, sender: str) -> str:
+def message_id_header(message_id: str, sender: str) -> str:
+    """The `Message-ID` of the message whose ledger key is `message_id`, sent from `sender`."""
     domain = sender.rpartition("@")[2]
     for part, what in ((message_id, "message_id"), (domain, "the domain of email.sender")):
         if not _ID_PART.match(part):
@@ -187,7 +211,10 @@ def _message_id(message_id: str, sender: str) -> str:
                 f"refusing to build the message: {what} {part!r} must be made of letters, "
                 "digits and . _ - (no spaces, no @, no angle brackets)"
             )
-    return f"<{message_id}@{domain}>"
+    # Opaque and short (the ledger key names the template and the person): 130 bits of a hash
+    # of the key, so the same message keeps the same Message-ID and the header stays one line.
+    digest = base64.b32encode(hashlib.sha256(message_id.encode("utf-8")).digest())
+    return f"<{digest.decode('ascii').lower()[:26]}@{domain}>"
 
 
 def _render_parts(
@@ -210,11 +237,12 @@ def _render_parts(
     cohort = settings.cohort
 
     # The subject sees config values only, so no form data can reach that header.
+    programme = _shown_programme(settings.programme)
     subject_context: dict[str, Any] = {
-        "programme": settings.programme,
+        "programme": programme,
         "cohort_name": cohort.name,
     }
-    subject = _subject(env, folder, settings.programme, cohort.name)
+    subject = _subject(env, folder, programme, cohort.name)
 
     first_name = clean(person.first_name)
     authority = clean(member_name) if member_name else clean(person.authority)
@@ -362,7 +390,7 @@ def render_raw(
         waitlist_position=waitlist_position, templates_dir=templates_dir,
     )  # fmt: skip
     email = settings.email
-    identifier = _message_id(message_id, email.sender)
+    identifier = message_id_header(message_id, email.sender)
     boundary = b"=_" + hashlib.sha256(identifier.encode("ascii")).hexdigest()[:32].encode()
     return b"".join(
         (

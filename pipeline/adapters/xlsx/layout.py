@@ -16,8 +16,10 @@ workbook and read back from `xl/workbook.xml` alone, without parsing the sheets.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Iterable, Mapping
+from copy import copy
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -29,6 +31,7 @@ AUTHOR = "Diplomates des territoires"
 WARNING_TITLE = "Rempli automatiquement"  # Excel allows 32 characters
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 MAX_MESSAGE = 255  # Excel's limit for validation prompts and error messages
+DATE_TIME_FORMAT = "DD/MM/YYYY HH:MM"
 
 
 def read_marks(path: Path) -> dict[str, str]:
@@ -152,6 +155,53 @@ def _columns(sheet: Any, layout: SheetLayout) -> None:
             cell.comment = comment
         else:
             cell.comment = None
+        # The column's own style (what a cell written later gets), and its data cells now.
+        letter = get_column_letter(column.col)
+        if column.wrap or column.date_time or letter in sheet.column_dimensions:
+            dimension = sheet.column_dimensions[letter]
+            wrapped = Alignment(wrap_text=True, vertical="top")
+            dimension.alignment = wrapped if column.wrap else Alignment()
+            dimension.number_format = DATE_TIME_FORMAT if column.date_time else "General"
+    styles = column_styles(sheet)
+    for col, style in styles.items():
+        for row in range(2, sheet.max_row + 1):
+            apply_column_style(sheet.cell(row=row, column=col), style)
+
+
+# (the alignment when the column wraps, else None; date-time; the column's width in characters)
+ColumnStyle = tuple[Any, bool, float]
+LINE_HEIGHT = 15.0  # points: one line of the default font
+
+
+def column_styles(sheet: Any) -> dict[int, ColumnStyle]:
+    """Column -> the wrap and number format its own style carries (columns with neither are
+    absent): a cell openpyxl creates has the default style, whatever its column's."""
+    from openpyxl.utils import column_index_from_string
+
+    styles: dict[int, ColumnStyle] = {}
+    for letter, dimension in sheet.column_dimensions.items():
+        wrap = copy(dimension.alignment) if dimension.alignment.wrap_text else None
+        date_time = dimension.number_format == DATE_TIME_FORMAT
+        if wrap or date_time:
+            first = dimension.min or column_index_from_string(letter)
+            for col in range(first, (dimension.max or first) + 1):
+                styles[col] = (wrap, date_time, float(dimension.width or 10))
+    return styles
+
+
+def apply_column_style(cell: Any, style: ColumnStyle) -> None:
+    """Style a data cell as its column says. A wrapped text also sets its row's height: Excel
+    and LibreOffice do not grow a row for a wrapped cell they did not lay out themselves."""
+    wrap, date_time, width = style
+    if wrap is not None:
+        cell.alignment = wrap
+        text = cell.value if isinstance(cell.value, str) else ""
+        per_line = max(width * 1.1 - 2, 10)
+        lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+        height = LINE_HEIGHT * lines if lines > 1 else None
+        cell.parent.row_dimensions[cell.row].height = height
+    if date_time:
+        cell.number_format = DATE_TIME_FORMAT
 
 
 def _validations(sheet: Any, layout: SheetLayout) -> None:

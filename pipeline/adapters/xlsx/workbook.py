@@ -25,11 +25,18 @@ import re
 import stat
 import tempfile
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pipeline.adapters.sheets import Table, cell_text
-from pipeline.adapters.xlsx.layout import apply_layout, read_marks
+from pipeline.adapters.xlsx.layout import (
+    DATE_TIME_FORMAT,
+    apply_column_style,
+    apply_layout,
+    column_styles,
+    read_marks,
+)
 from pipeline.core.errors import SheetError, SheetMovedError
 from pipeline.core.model import SheetLayout, WritePlan
 
@@ -276,6 +283,7 @@ class LocalWorkbook:
             else:
                 sheet = workbook.create_sheet(change.sheet)
             _unmerge(sheet, {(w.row, w.col) for w in change.cells})
+            styles = column_styles(sheet)
             for write in change.cells:
                 cell = sheet.cell(row=write.row, column=write.col)
                 if write.value == "":
@@ -283,8 +291,13 @@ class LocalWorkbook:
                 elif isinstance(write.value, str):
                     cell.value = escape(storable(write.value))
                     cell.data_type = "s"  # text, never a formula, whatever it starts with
+                elif isinstance(write.value, datetime):
+                    cell.value = write.value
+                    cell.number_format = DATE_TIME_FORMAT
                 else:
                     cell.value = write.value
+                if write.row > 1 and write.col in styles:
+                    apply_column_style(cell, styles[write.col])
             if change.layout is not None:
                 _unmerge(sheet, _styled_cells(change.layout))
                 apply_layout(sheet, change.layout)
