@@ -103,7 +103,8 @@ def preview(
     them) and their real data is used; otherwise `sample_person`. Nothing is queued or sent.
     """
     from pipeline.adapters.mail.render import render_message, sample_person
-    from pipeline.app.run import Runner, message_key
+    from pipeline.app.run import Runner
+    from pipeline.core.messages import message_key
     from pipeline.core.parse import normalize_email
 
     moment = now or datetime.now().astimezone()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -14,24 +13,16 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 
 from pipeline import logs
-from pipeline.adapters.mail.transport import (
-    ConfirmingTransport,
-    PermanentFailure,
-    RawTransport,
-    SendPacer,
-    ServerUnavailable,
-    TemporaryFailure,
-    Transport,
-    UncertainDelivery,
-)
+from pipeline.adapters.mail.transport import ConfirmingTransport, Transport
 from pipeline.adapters.sheets import Spreadsheet, Table
-from pipeline.adapters.state.store import QueuedMessage, StateStore
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.alerts import safe_error, send_alert
+from pipeline.app.delivery import Delivery
 from pipeline.app.privacy import cancel_withdrawn, purge, screen
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet, open_transport
-from pipeline.config import EmailSettings, Settings
+from pipeline.config import Settings
 from pipeline.core.cohort import (
     Evaluation,
     LedgerEntry,
@@ -43,16 +34,17 @@ from pipeline.core.cohort import (
 )
 from pipeline.core.errors import (
     LockHeldError,
-    MailError,
     PipelineError,
     SheetError,
     SheetMovedError,
 )
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
-from pipeline.core.model import Anomaly, Cell, Reason, SheetWrite, Template, WritePlan
+from pipeline.core.ledger import ledger_anomalies
+from pipeline.core.messages import message_key
+from pipeline.core.model import Cell, Reason, SheetWrite, Template, WritePlan
 from pipeline.core.reference import Reference
 from pipeline.core.sheetplan import plan_append
-from pipeline.core.vocabulary import JOURNAL_HEADERS, PARIS, TROUBLED, MessageState
+from pipeline.core.vocabulary import JOURNAL_HEADERS
 
 log = logging.getLogger("diplomates.run")
 
@@ -60,14 +52,10 @@ COUNT_KEYS = (
     "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
     "emails_waiting", "emails_uncertain",
 )  # fmt: skip
-# A run stops sending (the rest waits for the next run) after this long (the lease is renewed
-# before each message).
-SEND_BUDGET = timedelta(minutes=10)
+QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 # Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
 # only: a run never stops between handing a message to the transport and writing the ledger.
-QUEUE_SLICE = 500  # messages rendered, then queued in one statement
-SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
 INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
 CRASH_ENV = "DIPLOMATES_CRASH_AT"
@@ -129,20 +117,6 @@ class _Lease:
     renewed: datetime
 
 
-def safe_error(exc: BaseException) -> str:
-    """An error as logs and alerts may show it: our own messages (written for operators, no
-    personal data), else only the exception's type and where it was raised."""
-    if isinstance(exc, PipelineError):
-        return str(logs.scrub(str(exc)))
-    where = ""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None:
-        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-    return f"unexpected {type(exc).__name__}{where}"
-
-
 @dataclass
 class RunReport:
     run_id: str
@@ -160,66 +134,6 @@ class RunReport:
     @property
     def changed(self) -> bool:
         return self.wrote
-
-
-def message_key(cohort: str, person_id: str, template: Template) -> str:
-    """The idempotency key of a message, also its Message-ID's local part."""
-    digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
-    return f"{template.value}.{person_id}.{digest[:16]}"
-
-
-def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
-    """After `attempts` tries: 5 min, 10 min, 20 min … capped at 6 h (bounds from `email`)."""
-    first = timedelta(minutes=email.retry_first_delay_minutes if email else 5)
-    cap = timedelta(hours=email.retry_max_delay_hours if email else 6)
-    delay: timedelta = min(first * 2 ** min(max(attempts - 1, 0), 30), cap)
-    return delay
-
-
-def ledger_anomalies(
-    ledger: Sequence[LedgerEntry], evaluation: Evaluation, config: str = "CONFIG"
-) -> list[Anomaly]:
-    """`courriel_rejete` / `envoi_incertain` rows for staff: one per person and reason, giving
-    the server's reply and the command that resends the message on purpose."""
-    people = {p.id: p for p in evaluation.people}
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value)):
-        if entry.state not in TROUBLED:
-            continue
-        resend = (
-            f"diplomates resend --config {config} --person {entry.person_id} "
-            f"--template {entry.template.value}"
-        )
-        reply = " ".join((entry.error or "").split())
-        if entry.state == MessageState.FAILED:
-            said = f" (réponse du serveur : {reply})" if reply else ""
-            text = (
-                f"Le serveur de messagerie a refusé définitivement le courriel "
-                f"« {entry.template.value} »{said} : vérifiez l'adresse e-mail. S'il faut le "
-                f"renvoyer tel quel : {resend}"
-            )
-        else:
-            text = (
-                f"L'envoi du courriel « {entry.template.value} » a été interrompu : il est peut-être "
-                "parti, peut-être pas. Il ne sera pas renvoyé automatiquement ; pour le renvoyer "
-                f"après vérification auprès de la personne : {resend}"
-            )
-        grouped.setdefault((entry.state, entry.person_id), []).append(text)
-    found = []
-    for (state, person_id), texts in grouped.items():
-        person = people.get(person_id)
-        found.append(
-            Anomaly(
-                reason=Reason.COURRIEL_REJETE
-                if state == MessageState.FAILED
-                else Reason.ENVOI_INCERTAIN,
-                explanation=" / ".join(texts),
-                person_id=person_id,
-                person=person.display_name if person else "",
-                authority=person.authority if person else "",
-            )
-        )
-    return found
 
 
 class Runner:
@@ -536,160 +450,12 @@ class Runner:
                 check()
 
     def _deliver(self, report: RunReport, now: datetime) -> None:
-        """Send what is due, oldest first, within email.max_per_day / max_per_minute.
-
-        pending -> sending -> sent | retry (4xx, network; `failed` once the attempts run out) |
-        failed (5xx) | incertain (the connection broke after the data was handed over). What the
-        limits, the send budget or an unavailable server hold back stays queued for a later run.
-        """
-        email = self.settings.email
-        queued = self.store.due(self.settings.cohort.name, now, with_raw=False)
-        if not queued:
-            return
-        batch = queued
-        if email.max_per_day is not None:
-            room = max(email.max_per_day - self.store.sent_since(now - timedelta(days=1)), 0)
-            batch = queued[:room]
-            if len(batch) < len(queued):
-                log.warning(
-                    "run %s: email.max_per_day (%d) reached; %d message(s) wait for a later run",
-                    report.run_id, email.max_per_day, len(queued) - len(batch),
-                )  # fmt: skip
-        counts = report.counts
-        counts["emails_waiting"] += len(queued) - len(batch)
-        if not batch:
-            return
-        pacer = SendPacer(
-            email.max_per_minute, budget=SEND_BUDGET.total_seconds(),
-            clock=self.monotonic, sleep=self.sleep,
-        )  # fmt: skip
-        if isinstance(self.transport, ConfirmingTransport):
-            self._deliver_files(self.transport, report, batch, pacer, now)
-            return
-        done = 0
-        try:
-            with self.transport as transport:
-                for message in batch:
-                    if not pacer.ready():
-                        log.warning(
-                            "run %s: sending budget used; %d message(s) wait for the next run",
-                            report.run_id, len(batch) - done,
-                        )  # fmt: skip
-                        break
-                    self.checkpoint("send")
-                    raw = self.store.bodies([message])[message.id]
-                    self.store.mark_sending(message, now)
-                    done += 1
-                    self.checkpoint("send.transport")
-                    try:
-                        self._hand_over(transport, raw, message.message_id)
-                    except MailError:
-                        self.store.mark_unsent(message, now)  # nothing left: an operator's fix
-                        raise
-                    except UncertainDelivery as exc:
-                        self.store.mark_incertain(message, now, str(exc))
-                        counts["emails_uncertain"] += 1
-                        log.warning("run %s: message %s uncertain", report.run_id, message.id)
-                    except ServerUnavailable as exc:
-                        self._defer(report, message, now, exc)
-                        log.warning(
-                            "run %s: mail server unavailable (%s); %d message(s) wait",
-                            report.run_id, exc, len(batch) - done,
-                        )  # fmt: skip
-                        break
-                    except TemporaryFailure as exc:
-                        self._defer(report, message, now, exc)
-                    except PermanentFailure as exc:
-                        self.store.mark_failed(message, now, str(exc))
-                        counts["emails_failed"] += 1
-                        log.warning("run %s: message %s refused", report.run_id, message.id)
-                    else:
-                        self.checkpoint("send.ledger")
-                        self.store.mark_sent(message, now)
-                        counts["emails_sent"] += 1
-        except ServerUnavailable as exc:  # could not even connect: nothing was attempted
-            log.warning(
-                "run %s: mail server unavailable (%s); %d message(s) wait",
-                report.run_id, exc, len(batch) - done,
-            )  # fmt: skip
-        counts["emails_waiting"] += len(batch) - done
-
-    @staticmethod
-    def _hand_over(transport: Transport, raw: bytes, name: str) -> None:
-        """Give one message to the transport: its bytes as queued when it takes them (SMTP),
-        otherwise parsed back into an `EmailMessage`."""
-        if isinstance(transport, RawTransport):
-            transport.send_raw(raw, name)
-            return
-        from email import message_from_bytes, policy
-        from email.message import EmailMessage
-
-        parsed = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        transport.send(parsed, name)
-
-    def _deliver_files(
-        self,
-        transport: ConfirmingTransport,
-        report: RunReport,
-        batch: Sequence[QueuedMessage],
-        pacer: SendPacer,
-        now: datetime,
-    ) -> None:
-        """Delivery to a transport that can tell afterwards whether a message was delivered (the
-        outbox: its file exists). Messages go by chunks, two ledger commits per chunk instead of
-        two per message: a chunk is marked `sending`, its files are written, then it is marked
-        `sent`. After a crash, the next run asks the transport about each `sending` message
-        (`recover_interrupted`): delivered -> `sent`, not -> queued again. Nothing is doubled,
-        nothing is lost, and no message is ever left `incertain`."""
-        counts = report.counts
-        done = 0
-        with transport:
-            while done < len(batch):
-                chunk: list[QueuedMessage] = []
-                while len(chunk) < SEND_CHUNK and done + len(chunk) < len(batch):
-                    if not pacer.ready():
-                        break
-                    chunk.append(batch[done + len(chunk)])
-                if not chunk:
-                    log.warning(
-                        "run %s: sending budget used; %d message(s) wait for the next run",
-                        report.run_id, len(batch) - done,
-                    )  # fmt: skip
-                    break
-                self.checkpoint("send")
-                bodies = self.store.bodies(chunk)
-                self.store.mark_sending_many(chunk, now)
-                done += len(chunk)
-                sent: list[QueuedMessage] = []
-                for message in chunk:
-                    self.checkpoint("send.transport")
-                    try:
-                        transport.send_raw(bodies[message.id], message.message_id)
-                    except TemporaryFailure as exc:
-                        self._defer(report, message, now, exc)
-                    else:
-                        sent.append(message)
-                self.checkpoint("send.ledger")
-                self.store.mark_sent_many(sent, now)
-                counts["emails_sent"] += len(sent)
-        counts["emails_waiting"] += len(batch) - done
-
-    def _defer(
-        self, report: RunReport, message: QueuedMessage, now: datetime, exc: Exception
-    ) -> None:
-        """A temporary refusal: retry later with backoff, or `failed` once attempts run out."""
-        email = self.settings.email
-        attempts = message.attempts + 1
-        if attempts >= email.retry_max_attempts:
-            self.store.mark_failed(message, now, f"{exc} (après {attempts} tentatives)")
-            report.counts["emails_failed"] += 1
-            log.warning("run %s: message %s given up after %d attempts", report.run_id,
-                        message.id, attempts)  # fmt: skip
-            return
-        self.store.mark_retry(message, now, str(exc), retry_delay(attempts, email))
-        report.counts["emails_waiting"] += 1
-        log.warning("run %s: message %s deferred (attempt %d)", report.run_id, message.id, attempts)
+        """Send what is due (app/delivery.py: one loop for every transport)."""
+        Delivery(
+            self.store, self.transport, self.settings.email, run_id=report.run_id,
+            counts=report.counts, checkpoint=self.checkpoint, monotonic=self.monotonic,
+            sleep=self.sleep,
+        ).send_due(self.settings.cohort.name, now)  # fmt: skip
 
     def _count(
         self,
@@ -750,63 +516,7 @@ class Runner:
             log.warning("run %s: could not record the run in the Journal", report.run_id)
 
     def _alert(self, report: RunReport, exc: BaseException) -> None:
-        """Email a short alert (no personal data) to alerts.email: on the first failure after a
-        run that did not fail, then at most once a day while runs keep failing."""
-        address = self.settings.alerts.email
-        if not address:
-            return
-        today = self.clock().astimezone(PARIS).date()
-        previous = self.store.previous_outcome(report.run_id)
-        if (
-            previous is not None
-            and previous.outcome == "failed"
-            and previous.started_at.astimezone(PARIS).date() == today
-        ):
-            log.info("no alert: the previous run failed too, and an alert went out today")
-            return
-        message = alert_message(self.settings, report, safe_error(exc), logs.current_step())
-        try:
-            with self.transport as transport:
-                transport.send(message, f"alerte.{report.run_id}")
-        except Exception as error:  # the alert must never hide the run's own error
-            log.warning("the failure alert could not be sent", extra={"error": safe_error(error)})
-        else:
-            log.info("failure alert sent", extra={"to": "alerts.email"})
-
-
-def alert_message(
-    settings: Settings, report: RunReport, error: str, step: str | None
-) -> EmailMessage:
-    """The alert for a failed run: ids, counts and the error, never a participant's data."""
-    from email.headerregistry import Address
-    from email.utils import format_datetime, make_msgid
-
-    email = settings.email
-    started = report.now.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
-    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items() if v) or "aucun / none"
-    config = str(settings.source) if settings.source else "CONFIG"
-    host = f"{socket.gethostname()} (pid {os.getpid()})"
-    message = EmailMessage()
-    message["Subject"] = f"[{settings.programme.name}] Échec de l'exécution {report.run_id}"
-    message["From"] = Address(email.sender_name, addr_spec=email.sender)
-    message["To"] = settings.alerts.email or ""
-    message["Reply-To"] = email.reply_to
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(f"alerte.{report.run_id}", email.sender.split("@")[-1])
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-CUF-Alert"] = "run-failed"
-    message.set_content(
-        f"L'exécution {report.run_id} du pipeline « {settings.programme.name} » a échoué.\n\n"
-        f"Début (as of) : {started} (Europe/Paris)\n"
-        f"Étape / step : {step or '-'}\n"
-        f"Machine : {host}\n"
-        f"Erreur / error : {error}\n"
-        f"Compteurs / counts : {counts}\n\n"
-        "Les exécutions suivantes continuent selon le calendrier ; tant que l'échec se répète, "
-        "une seule alerte est envoyée par jour. Les courriels déjà envoyés sont dans le registre "
-        "(rien n'est envoyé deux fois).\n"
-        f"État / status : diplomates status --config {config}\n\n"
-        f"The run {report.run_id} failed at step '{step or '-'}': {error}. Later runs go on as "
-        "scheduled; one alert a day at most while failures repeat.\n"
-    )
-    return message
+        send_alert(
+            self.settings, self.store, lambda: self.transport, run_id=report.run_id,
+            now=report.now, counts=report.counts, exc=exc, today=self.clock(),
+        )  # fmt: skip

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Set
 
 from pipeline.core.model import Eligibility, Person, Status, Template
 from pipeline.core.placement import Placement
+
+
+def message_key(cohort: str, person_id: str, template: Template) -> str:
+    """The idempotency key of a message, also its Message-ID's local part."""
+    digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
+    return f"{template.value}.{person_id}.{digest[:16]}"
 
 
 def due_messages(

@@ -370,7 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        from pipeline.app.run import safe_error
+        from pipeline.app.alerts import safe_error
 
         print(  # the exception's own text may quote a participant's data: not in the logs
             f"diplomates: error: {safe_error(exc)}. Rerun with --debug for the details.",

@@ -216,7 +216,7 @@ class Scheduler:
         except Exception as exc:
             partial = runner.report if runner is not None else None
             if partial is None or partial.outcome != "failed":  # else the runner logged it
-                from pipeline.app.run import safe_error
+                from pipeline.app.alerts import safe_error
 
                 log.error("scheduled run failed", extra={"error": safe_error(exc)})
             return "failed"
