@@ -22,15 +22,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
     create_engine,
     delete,
     event,
@@ -44,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import SingletonThreadPool
 
+from pipeline.adapters.state.schema import create_schema, locks, messages, runs
 from pipeline.core.cohort import LedgerEntry
 from pipeline.core.errors import LockHeldError, PipelineError
 from pipeline.core.model import Template
@@ -54,47 +46,6 @@ PENDING, SENDING = MessageState.PENDING.value, MessageState.SENDING.value
 SENT, RETRY = MessageState.SENT.value, MessageState.RETRY.value
 FAILED, INCERTAIN = MessageState.FAILED.value, MessageState.INCERTAIN.value
 TROUBLED = [FAILED, INCERTAIN]
-
-metadata = MetaData()
-
-runs = Table(
-    "runs",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("started_at", DateTime(timezone=True), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("as_of", DateTime(timezone=True)),
-    Column("outcome", String(20), nullable=False),
-    Column("counts", Text, nullable=False, default="{}"),
-    Column("error", Text),
-)
-
-messages = Table(
-    "messages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("cohort", String(200), nullable=False),
-    Column("person_id", String(40), nullable=False),
-    Column("template", String(40), nullable=False),
-    Column("message_id", String(200), nullable=False),
-    Column("state", String(20), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("sent_at", DateTime(timezone=True)),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime(timezone=True)),
-    Column("error", Text),
-    Column("raw", LargeBinary),
-    UniqueConstraint("cohort", "person_id", "template", name="one_message_per_template"),
-)
-
-locks = Table(
-    "locks",
-    metadata,
-    Column("name", String(40), primary_key=True),
-    Column("holder", String(100), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
 
 
 @dataclass(frozen=True)
@@ -110,7 +61,8 @@ class QueuedMessage:
 
 @dataclass(frozen=True)
 class MessageRecord:
-    """One ledger row as an operator sees it (`status`, `resend`); no message body."""
+    """One ledger row as operators and people see it: `status`, `resend`, and the access export
+    and erasure (`PrivacyState.ledger_rows`, which also fills the dates and `raw`)."""
 
     id: int
     cohort: str
@@ -121,6 +73,9 @@ class MessageRecord:
     attempts: int
     updated_at: datetime | None
     error: str | None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    raw: bytes | None = None  # None: not asked for, or dropped by retention
 
 
 @dataclass(frozen=True)
@@ -167,42 +122,6 @@ def _sqlite_wal(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# The key of the PostgreSQL advisory lock that serializes schema creation: any constant that every
-# process of this project agrees on.
-_SCHEMA_LOCK_KEY = 0x44495031  # "DIP1"
-
-
-def _create_schema(engine: Engine) -> None:
-    """Create the tables once, even when several processes open a fresh database at the same moment
-    (a scheduler, a cron run and a manual run started together). `create_all` checks, then creates:
-    two processes racing between the two steps both create, and one fails ("duplicate key ...
-    pg_type", "table runs already exists"). So creation is serialized: PostgreSQL by a transaction-
-    scoped advisory lock (its DDL is transactional, so the next process sees every table or none),
-    SQLite by one `BEGIN IMMEDIATE` transaction around the whole creation."""
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
-            metadata.create_all(conn)
-        return
-    if engine.dialect.name != "sqlite":
-        metadata.create_all(engine)
-        return
-    with engine.connect() as conn:
-        driver = conn.connection.driver_connection
-        legacy = driver.isolation_level  # type: ignore[union-attr]
-        driver.isolation_level = None  # type: ignore[union-attr]  # we say BEGIN and COMMIT
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                metadata.create_all(conn)
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
-        finally:
-            driver.isolation_level = legacy  # type: ignore[union-attr]
-
-
 class StateStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -218,7 +137,7 @@ class StateStore:
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_wal)
             event.listen(self.engine, "handle_error", self._translate)
-            _create_schema(self.engine)
+            create_schema(self.engine)
         except PipelineError:
             raise
         except DBAPIError as exc:
