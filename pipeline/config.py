@@ -22,6 +22,7 @@ from pipeline.core.settings import (
     EmailSettings,
     PrivacySettings,
     ProgrammeSettings,
+    SafetySettings,
     ScheduleSettings,
     Section,
     Settings,
@@ -46,6 +47,7 @@ __all__ = [
     "ScheduleSettings",
     "AlertSettings",
     "PrivacySettings",
+    "SafetySettings",
     "Settings",
     "load_settings",
 ]

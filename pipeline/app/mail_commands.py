@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.adapters.sheets import Spreadsheet
 from pipeline.config import Settings
-from pipeline.core.errors import LockHeldError, PipelineError
+from pipeline.core.errors import LockHeldError, PipelineError, UsageError
 from pipeline.core.model import Template
 from pipeline.core.vocabulary import TROUBLED, MessageState
 
@@ -21,7 +21,7 @@ def template_named(name: str) -> Template:
         return Template(name.strip())
     except ValueError:
         known = ", ".join(t.value for t in Template)
-        raise PipelineError(f"unknown template '{name}'; use one of: {known}") from None
+        raise UsageError(f"unknown template '{name}'; use one of: {known}") from None
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def resend(
         found = store.find_messages(cohort=cohort, person_id=person_id.strip(), template=template)
         what = f"message '{template.value}' for {person_id.strip()} in cohort '{cohort}'"
     else:
-        raise PipelineError("say which message: --message ID, or --person ID with --template NAME")
+        raise UsageError("say which message: --message ID, or --person ID with --template NAME")
     if not found:
         raise PipelineError(
             f"no {what} in the state database {settings.state.url}; `diplomates status` lists "
@@ -74,8 +74,9 @@ def resend(
 
     if PrivacyState(store).body_dropped(record.message_id):
         raise PipelineError(
-            f"{what} is older than privacy.retention_days: its content was deleted, so it "
-            "cannot be resent; contact the person directly"
+            f"{what} has no content kept (older than privacy.retention_days, or recorded from "
+            "the sheet's 'Courriels envoyés' after the state database was lost), so it cannot "
+            "be resent; contact the person directly"
         )
     runner = Runner(settings, store=store)
     if not store.requeue(record, runner.clock()):

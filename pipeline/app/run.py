@@ -33,18 +33,21 @@ from pipeline.core.cohort import (
     sheet_stamp,
 )
 from pipeline.core.errors import (
+    InputsRefusedError,
     LockHeldError,
     PipelineError,
     SheetError,
     SheetMovedError,
 )
+from pipeline.core.guard import Limits, clock_problem, input_problems, refusal
 from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
 from pipeline.core.ledger import ledger_anomalies
 from pipeline.core.messages import message_key
 from pipeline.core.model import Cell, Reason, SheetWrite, Template, WritePlan
 from pipeline.core.reference import Reference
+from pipeline.core.sentrecord import sheet_records
 from pipeline.core.sheetplan import plan_append
-from pipeline.core.vocabulary import JOURNAL_HEADERS
+from pipeline.core.vocabulary import JOURNAL_HEADERS, PARIS, MessageState
 
 log = logging.getLogger("diplomates.run")
 
@@ -130,10 +133,18 @@ class RunReport:
     # What a dry run lists: the sheets as read (old values) and the addresses of people due mail.
     before: dict[str, Table] = field(default_factory=dict)
     addresses: dict[str, str] = field(default_factory=dict)
+    guarded: list[str] = field(default_factory=list)  # what the sanity guard found (see _guard)
 
     @property
     def changed(self) -> bool:
         return self.wrote
+
+
+def _template(name: str) -> Template | None:
+    try:
+        return Template(name)
+    except ValueError:
+        return None
 
 
 class Runner:
@@ -165,6 +176,7 @@ class Runner:
         self.report: RunReport | None = None
         self._lease: _Lease | None = None
         self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
+        self._force = False  # `run --force`: the sanity guard only warns
 
     @property
     def transport(self) -> Transport:
@@ -200,7 +212,9 @@ class Runner:
             self.report.counts["erased_skipped"] = screening.erased_rows
         return tables
 
-    def run(self, now: datetime | None = None, dry_run: bool = False) -> RunReport:
+    def run(
+        self, now: datetime | None = None, dry_run: bool = False, force: bool = False
+    ) -> RunReport:
         holder = f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         if not dry_run:
             taken = self.clock()
@@ -211,6 +225,7 @@ class Runner:
         try:
             run_id = self.store.start_run(started, now) if not dry_run else "dry-run"
             report = self.report = RunReport(run_id=run_id, now=now, dry_run=dry_run)
+            self._force = force or dry_run  # a dry run writes nothing: it shows the findings
             with logs.run_context(run_id):
                 self._run_recorded(report, now, dry_run)
             return report
@@ -267,7 +282,8 @@ class Runner:
             report.outcome = "failed"
             log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
             if not dry_run:
-                journal = not isinstance(exc, LeaseLostError)  # the sheet is the new holder's
+                # A lost lease: the sheet is the new holder's; refused inputs: nothing is written.
+                journal = not isinstance(exc, LeaseLostError | InputsRefusedError)
                 self._record_failure(report, now, tick, exc, journal=journal)
                 self._alert(report, exc)
             raise
@@ -286,6 +302,8 @@ class Runner:
         settings = self.settings
         cohort = settings.cohort.name
         tick = time.monotonic()
+        last = self.store.last_moment(None if dry_run else report.run_id)
+        self._guard(report, [p for p in [clock_problem(now, last, self.limits())] if p])
         if not dry_run:
             self.checkpoint("recover")
             abandoned = self.store.mark_abandoned_runs(report.run_id)
@@ -306,8 +324,10 @@ class Runner:
         self.checkpoint("read")
         tables = self.read()
         self.checkpoint("evaluate")
-        ledger = self.store.ledger(cohort)
+        ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
         evaluation = self.evaluate(tables, ledger, now)
+        members = tables[settings.sheets.members]
+        self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
         report.due = evaluation.due
         if dry_run:
             report.before = dict(tables)
@@ -346,6 +366,89 @@ class Runner:
             self.spreadsheet.write(report.plan)
         report.wrote = True
 
+    def limits(self) -> Limits:
+        """The sanity guard's thresholds ([safety]) and the sheet names it quotes."""
+        safety, names = self.settings.safety, self.settings.sheets
+        return Limits(
+            responses=names.responses, members=names.members, cohort=self.settings.cohort.name,
+            max_vanished_share=safety.max_vanished_share,
+            max_eligibility_change_share=safety.max_eligibility_change_share,
+            min_people=safety.min_people,
+            clock_tolerance=timedelta(minutes=safety.clock_tolerance_minutes),
+        )  # fmt: skip
+
+    def _guard(self, report: RunReport, problems: list[str]) -> None:
+        """Stop the run before it sends or writes when its inputs look broken (`--force` and
+        `--dry-run`: a warning, and the report keeps the findings)."""
+        if not problems:
+            return
+        report.guarded.extend(problems)
+        if self._force:
+            log.warning(
+                "inputs look wrong, going on (--force or --dry-run): %s", "; ".join(problems)
+            )
+            return
+        raise InputsRefusedError(refusal(problems))
+
+    def _rebuild_ledger(
+        self,
+        report: RunReport,
+        tables: dict[str, Table],
+        ledger: list[LedgerEntry],
+        now: datetime,
+        dry_run: bool,
+    ) -> list[LedgerEntry]:
+        """Never send what another record says was sent. The cohort sheet's `Courriels envoyés`
+        is read every run (cheap: it is in memory); when this ledger knows nothing of the cohort
+        (a new, emptied or wrong state DB), the outbox folder's files too. What they record and
+        the ledger lacks is added to the ledger, without a body, so nothing sends it again; the
+        Journal counts it and one warning names the likely cause."""
+        cohort = self.settings.cohort.name
+        known = {(e.person_id, e.template) for e in ledger}
+        found: dict[tuple[str, Template], tuple[str, datetime]] = {}
+        for person_id, entries in sheet_records(tables.get(cohort)).items():
+            for entry in entries:
+                template = _template(entry.template)
+                if template is None:  # a template this version does not send
+                    continue
+                noon = datetime.combine(entry.day, datetime.min.time().replace(hour=12))
+                found.setdefault((person_id, template), (entry.state, noon.replace(tzinfo=PARIS)))
+        from_sheet = len(set(found) - known)
+        outbox = self.settings.email.outbox
+        if not ledger and outbox is not None:
+            from pipeline.adapters.mail.transport import filed_messages
+            from pipeline.core.people import person_id as id_of
+
+            for name, address, when in filed_messages(outbox):
+                template = _template(name)
+                if template is not None:
+                    found.setdefault((id_of(address), template), (MessageState.SENT.value, when))
+        missing = {key: value for key, value in found.items() if key not in known}
+        if not missing:
+            return ledger
+        where = self.store._safe_url()
+        from_outbox = len(missing) - from_sheet
+        log.warning(
+            "the state database %s did not know %d sent email(s) that the sheet '%s' (%d) or "
+            "the outbox (%d) records: they are added to its ledger and will not be sent again. "
+            "%s",
+            where, len(missing), cohort, from_sheet, from_outbox,
+            "It holds no message at all for this cohort: if this is not a first run on a new "
+            "database, check state.url (a new pod without its volume?)."
+            if not ledger
+            else "Was the database restored from an older copy?",
+            extra={"person_ids": sorted({pid for pid, _ in missing})},
+        )  # fmt: skip
+        report.counts["emails_recovered"] = len(missing)
+        adopted = [
+            (pid, template, message_key(cohort, pid, template), state, at)
+            for (pid, template), (state, at) in sorted(missing.items())
+        ]
+        if dry_run:
+            return ledger + [LedgerEntry(pid, t, state, at) for pid, t, _, state, at in adopted]
+        self.store.adopt(cohort, adopted, now)
+        return self.store.ledger(cohort)
+
     def evaluate(
         self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
     ) -> Evaluation:
@@ -360,6 +463,8 @@ class Runner:
             now,
             reference=self.reference(),
             time_zone=self.spreadsheet.time_zone,
+            released=self._withdrawn,
+            clock=self.clock(),
         )
 
     def reference(self) -> Reference:
@@ -383,9 +488,10 @@ class Runner:
         anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation, config)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
-            anomalies, evaluation.due, evaluation.members,
+            anomalies, evaluation.due, evaluation.members, evaluation.absent,
         )  # fmt: skip
         mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
+        mailed = mailed or report.counts.get("emails_recovered", 0) > 0  # the Journal says so
         marks = self.spreadsheet.layout_marks()
         writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
         self._count(report, evaluation, writes, tables.get(settings.cohort.name))
@@ -485,6 +591,7 @@ class Runner:
         values: list[Cell] = [sheet_stamp(start), sheet_stamp(end), result]
         values += [report.counts[k] for k in COUNT_KEYS]
         values.append(report.run_id)
+        values.append(report.counts.get("emails_recovered", 0))
         name = self.settings.sheets.journal
         current = tables.get(name)
         entry = plan_append(name, current, JOURNAL_HEADERS, values)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.core.errors import SheetError
@@ -23,10 +23,12 @@ from pipeline.core.messages import due_messages
 from pipeline.core.model import (
     Anomaly,
     Cell,
+    Decision,
     Eligibility,
     Match,
     Member,
     Person,
+    Reason,
     Response,
     SheetWrite,
     Status,
@@ -34,8 +36,9 @@ from pipeline.core.model import (
 )
 from pipeline.core.parse import locate_columns, parse_kind, parse_row
 from pipeline.core.people import merge_people, probable_duplicates
-from pipeline.core.placement import Placement, place
+from pipeline.core.placement import Placement, parse_decision, place
 from pipeline.core.reference import Reference
+from pipeline.core.sentrecord import STATE_WORDS, SentEntry, format_sent
 from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
 from pipeline.core.text import clean, fold
@@ -49,7 +52,6 @@ from pipeline.core.vocabulary import (
     REVIEW_KEY,
     SENT,
     STATUS,
-    MessageState,
 )
 
 
@@ -64,6 +66,25 @@ class LedgerEntry:
     error: str | None = None  # the mail server's last reply, for `failed` and `incertain`
 
 
+ABSENT_MARK = "0 (absent du formulaire)"  # `Réponses` of a row whose answers are not found
+
+
+@dataclass(frozen=True)
+class AbsentRow:
+    """A person the cohort sheet shows whose answers this run does not find: the row is kept as
+    it is (a person once in the sheet is never cleared), marked, and listed in `À vérifier`."""
+
+    person_id: str
+    row: int  # in the cohort sheet
+    cells: dict[str, str]  # pipeline-owned column -> the text it shows now
+    status: Status | None  # as shown, or as a staff decision (Refusé, Désisté) makes it
+    authority: str  # the collectivité, as `max_per_authority` counts places
+
+    @property
+    def holds_place(self) -> bool:
+        return self.status in (Status.INSCRIT, Status.PROPOSE)
+
+
 @dataclass(frozen=True)
 class Evaluation:
     rows_read: int
@@ -73,6 +94,7 @@ class Evaluation:
     anomalies: list[Anomaly]
     due: list[tuple[str, Template]]
     members: list[Member] = field(default_factory=list)
+    absent: list[AbsentRow] = field(default_factory=list)
 
 
 def _member_columns(header: Sequence[str], sheet: str) -> dict[str, int]:
@@ -90,10 +112,10 @@ def _member_columns(header: Sequence[str], sheet: str) -> dict[str, int]:
         if fold(label) in columns
     }
     if "name" not in found:
-        seen = ", ".join(f"'{h}'" for h in header if h.strip()) or "none"
+        others = sum(1 for h in header if h.strip())
         raise SheetError(
-            f"sheet '{sheet}' has no 'Collectivité' column; columns found: {seen}. "
-            "Restore the column title in the member list."
+            f"sheet '{sheet}' has no 'Collectivité' column in row 1 ({others} non-empty cell(s), "
+            "not shown). Restore the column title, or the header row, in the member list."
         )
     return found
 
@@ -128,12 +150,49 @@ def read_members(table: Table, sheet: str) -> list[Member]:
     return members
 
 
+# Before this, no answer to this form can exist: an earlier timestamp is a typing or import
+# error (year 0001 from an empty date), never a reason to jump the queue.
+EARLIEST_ANSWER = datetime(2020, 1, 1, tzinfo=PARIS)
+# A timestamp this far past the real clock cannot be true (Google stamps answers when they
+# arrive); the margin covers a clock a little behind and a spreadsheet time zone set wrong.
+FUTURE_MARGIN = timedelta(hours=2)
+
+
+def _impossible_stamp(response: Response, clock: datetime | None) -> Anomaly | None:
+    stamp = response.submitted_at
+    if stamp >= EARLIEST_ANSWER and (clock is None or stamp <= clock + FUTURE_MARGIN):
+        return None
+    shown = stamp.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    why = (
+        "est antérieur à 2020, avant que le formulaire existe"
+        if stamp < EARLIEST_ANSWER
+        else "est dans le futur"
+    )
+    return Anomaly(
+        reason=Reason.HORODATEUR_INVALIDE,
+        explanation=(
+            f"L'horodateur ({shown}) {why} : il ne peut pas être juste. La réponse est écartée "
+            "(sans courriel et sans place) jusqu'à ce que l'horodateur soit corrigé dans la "
+            "feuille des réponses."
+        ),
+        row=response.row,
+        person=f"{response.first_name} {response.last_name}".strip(),
+        authority=response.authority,
+    )
+
+
 def read_responses(
-    table: Table, settings: Settings, now: datetime, time_zone: str | None = None
+    table: Table,
+    settings: Settings,
+    now: datetime,
+    time_zone: str | None = None,
+    clock: datetime | None = None,
 ) -> tuple[int, list[Response], list[Anomaly]]:
     """Every non-blank source row becomes a Response or rejection anomalies.
 
-    Answers stamped after `now` are not seen yet (this is how `--as-of` replays the past).
+    Answers stamped after `now` are not seen yet (this is how `--as-of` replays the past); a
+    stamp before 2020 or after the real `clock` (when given) cannot be true: the answer is
+    rejected as `horodateur_invalide`, whatever `now`.
     """
     sheet = settings.sheets.responses
     if not table:
@@ -149,6 +208,11 @@ def read_responses(
     for number, cells in enumerate(table[1:], start=2):
         result = parse_row(number, cells, columns, zone)
         if result is None:
+            continue
+        impossible = result.response and _impossible_stamp(result.response, clock)
+        if impossible:
+            read += 1
+            anomalies.append(impossible)
             continue
         if result.response is not None and result.response.submitted_at > now:
             continue
@@ -196,6 +260,67 @@ def current_decisions(
     return decisions, shown
 
 
+def absent_rows(
+    cohort: Table | None,
+    present: Set[str],
+    released: Set[str],
+    decisions: Mapping[str, str],
+) -> list[AbsentRow]:
+    """Rows of the cohort sheet whose ID is not among the people read this run, except those
+    `released` (consent withdrawn: their data must go)."""
+    if not cohort:
+        return []
+    columns = header_index(cohort[0])
+    id_col = columns.get(fold(ID))
+    if id_col is None:
+        return []
+    statuses = {fold(s.value): s for s in Status}
+    found: dict[str, AbsentRow] = {}
+    for number, cells in enumerate(cohort[1:], start=2):
+        pid = cells[id_col].strip() if id_col < len(cells) else ""
+        if not pid or pid in present or pid in released or pid in found:
+            continue
+
+        def text(name: str, cells: Sequence[str] = cells) -> str:
+            col = columns.get(fold(name))
+            return cells[col] if col is not None and col < len(cells) else ""
+
+        status = statuses.get(fold(text(STATUS)))
+        decision = parse_decision(decisions.get(pid, ""))
+        if decision is Decision.REFUSE:
+            status = Status.REFUSE
+        elif decision is Decision.DESISTE:
+            status = Status.DESISTE
+        member = text("Collectivité adhérente").strip()
+        found[pid] = AbsentRow(
+            person_id=pid,
+            row=number,
+            cells={name: text(name) for name in COHORT_OWNED},
+            status=status,
+            authority=member or fold(text("Collectivité (saisie)")),
+        )
+    return list(found.values())
+
+
+def absent_anomaly(row: AbsentRow, responses_sheet: str) -> Anomaly:
+    person = " ".join(p for p in (row.cells.get("Prénom", ""), row.cells.get("Nom", "")) if p)
+    return Anomaly(
+        reason=Reason.ABSENT_DU_FORMULAIRE,
+        explanation=(
+            f"Les réponses de cette personne ne sont plus trouvées dans « {responses_sheet} » "
+            "(ligne supprimée ou vidée, colonne « Adresse e-mail » déplacée ou doublée, adresse "
+            "modifiée dans la réponse ?). Sa ligne est gardée telle quelle, avec sa décision et "
+            "ses notes, et marquée « absent du formulaire » dans Réponses ; elle ne reçoit aucun "
+            "courriel et garde sa place si elle en avait une. Si ses réponses reviennent, la même "
+            "ligne est mise à jour. Pour la retirer de la promotion, écrivez « Désisté » ou "
+            "« Refusé » dans Décision CUF."
+        ),
+        person_id=row.person_id,
+        person=person,
+        authority=row.cells.get("Collectivité (saisie)", ""),
+    )
+
+
 def evaluate(
     responses_table: Table,
     members_table: Table,
@@ -205,13 +330,19 @@ def evaluate(
     now: datetime,
     reference: Reference | None = None,
     time_zone: str | None = None,
+    released: Set[str] = frozenset(),
+    clock: datetime | None = None,
 ) -> Evaluation:
     """Everything a run decides, before any write or send.
 
     `time_zone` is the spreadsheet's own (Google Sheets reports it); timestamps without an offset
-    are read in it. None means Europe/Paris.
+    are read in it. None means Europe/Paris. People the cohort sheet shows but whose answers are
+    not found keep their row (`AbsentRow`), except those `released` (consent withdrawn). `clock`
+    is the real time of the run (not `--as-of`): answers stamped after it are impossible.
     """
-    rows_read, responses, anomalies = read_responses(responses_table, settings, now, time_zone)
+    rows_read, responses, anomalies = read_responses(
+        responses_table, settings, now, time_zone, clock
+    )
     members = read_members(members_table, settings.sheets.members)
     index = build_index(members, reference)
     people = merge_people(responses)
@@ -232,10 +363,13 @@ def evaluate(
     for pid, templates in already.items():
         if templates & {Template.INSCRIPTION_CONFIRMEE, Template.PLACE_LIBEREE}:
             previous[pid] = Status.INSCRIT
-    placements, found = place(people, matches, decisions, previous, settings.cohort, now)
+    absent = absent_rows(cohort_table, {p.id for p in people}, released, decisions)
+    held = {row.person_id: row.authority for row in absent if row.holds_place}
+    placements, found = place(people, matches, decisions, previous, settings.cohort, now, held)
     anomalies.extend(found)
+    anomalies.extend(absent_anomaly(row, settings.sheets.responses) for row in absent)
     due = due_messages(people, placements, already)
-    return Evaluation(rows_read, people, matches, placements, anomalies, due, members)
+    return Evaluation(rows_read, people, matches, placements, anomalies, due, members, absent)
 
 
 def fr_stamp(moment: datetime | None) -> str:
@@ -249,22 +383,20 @@ def sheet_stamp(moment: datetime | None) -> Cell:
     return moment.astimezone(PARIS).replace(tzinfo=None, microsecond=0)
 
 
-_LEDGER_LABELS: dict[str, str] = {
-    MessageState.SENT: "",
-    MessageState.FAILED: " refusé",
-    MessageState.INCERTAIN: " incertain",
-}
-
-
 def sent_summary(entries: Sequence[LedgerEntry]) -> str:
-    """`accuse_reception 2026-03-02; inscription_confirmee 2026-04-01` (delivered or flagged)."""
-    parts = []
-    for entry in sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=PARIS)):
-        if entry.state not in _LEDGER_LABELS or entry.at is None:
-            continue
-        day = entry.at.astimezone(PARIS).date().isoformat()
-        parts.append(f"{entry.template.value}{_LEDGER_LABELS[entry.state]} {day}")
-    return "; ".join(parts)
+    """`Accusé de réception 02/03/2026; Inscription confirmée 01/04/2026` (delivered, refused
+    or uncertain; see core/sentrecord.py): a second record of the ledger, read back when the
+    state DB is lost."""
+    shown = [
+        e
+        for e in sorted(entries, key=lambda e: e.at or datetime.min.replace(tzinfo=PARIS))
+        if e.state in STATE_WORDS and e.at is not None
+    ]
+    return format_sent(
+        SentEntry(e.template.value, e.at.astimezone(PARIS).date(), state=e.state)
+        for e in shown
+        if e.at is not None
+    )
 
 
 def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[dict[str, Cell]]:
@@ -299,6 +431,14 @@ def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[d
                 SENT: sent_summary(by_person.get(person.id, [])),
             }
         )
+    for absent in evaluation.absent:  # kept as shown, marked; the ledger still speaks for it
+        kept: dict[str, Cell] = dict(absent.cells)
+        if absent.status is not None:
+            kept[STATUS] = absent.status.value
+        kept["Réponses"] = ABSENT_MARK
+        if absent.person_id in by_person:
+            kept[SENT] = sent_summary(by_person[absent.person_id])
+        rows.append(kept)
     return rows
 
 
@@ -339,6 +479,11 @@ def dashboard_grid(
     placements = evaluation.placements
     status = Counter(placements[p.id].status.value for p in people)
     eligibility = Counter(placements[p.id].eligibility.value for p in people)
+    for absent in evaluation.absent:  # rows kept while their answers are not found
+        if absent.status is not None:
+            status[absent.status.value] += 1
+        if absent.cells.get("Éligibilité"):
+            eligibility[absent.cells["Éligibilité"]] += 1
 
     def kind(p: Person) -> str:
         member = evaluation.matches[p.id].member
@@ -356,7 +501,7 @@ def dashboard_grid(
     grid: list[list[Cell]] = [
         [f"{settings.programme.name} — {settings.cohort.name}", ""],
         [UPDATED, updated],
-        ["Personnes", len(people)],
+        ["Personnes", len(people) + len(evaluation.absent)],
         ["Places", settings.cohort.capacity],
         ["Places restantes", max(settings.cohort.capacity - placed, 0)],
         ["Liste d'attente", status.get(Status.LISTE_ATTENTE.value, 0)],

@@ -31,3 +31,20 @@ class LockHeldError(PipelineError):
 
 class MailError(PipelineError):
     """The mail transport cannot be used as configured."""
+
+
+class InputsRefusedError(PipelineError):
+    """The run's inputs look broken (empty member list, vanished answers, a clock set back):
+    it stopped before sending or writing anything. Exit code 1; `run --force` overrides."""
+
+
+class UsageError(ConfigError):
+    """The command was used wrongly (an unknown template, a missing option). Exit code 2."""
+
+
+class SheetConfigError(SheetError, ConfigError):
+    """The spreadsheet cannot be reached as configured (no credentials, a bad key file). Exit 2."""
+
+
+class MailConfigError(MailError, ConfigError):
+    """The mail transport is configured wrongly (no password variable, a bad CA file). Exit 2."""

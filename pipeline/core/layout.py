@@ -192,7 +192,7 @@ JOURNAL_WIDTHS = {
     "Début": 17, "Fin": 17, "Résultat": 10, "Lignes lues": 11, "Nouvelles personnes": 12,
     "Mises à jour": 11, "Doublons": 10, "Anomalies": 10, "Courriels envoyés": 11,
     "Courriels en échec": 11, "Courriels en attente": 11, "Courriels incertains": 11,
-    "Exécution": 34,
+    "Exécution": 34, "Courriels retrouvés": 11,
 }  # fmt: skip
 HEADER_HEIGHT = 36  # pixels: two lines of header text
 FROZEN_IDENTITY = ("ID", "Nom", "Prénom")  # frozen on the left, when they lead the sheet

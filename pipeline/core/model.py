@@ -76,6 +76,7 @@ class Reason(StrEnum):
     DECISION_INVALIDE = "decision_invalide"
     COURRIEL_REJETE = "courriel_rejete"
     ENVOI_INCERTAIN = "envoi_incertain"
+    ABSENT_DU_FORMULAIRE = "absent_du_formulaire"
 
     @property
     def rejects(self) -> bool:

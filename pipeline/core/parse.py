@@ -31,6 +31,16 @@ FIELD_LABELS = {
 }
 
 
+def header_summary(header: Sequence[str], aliases: Mapping[str, Sequence[str]]) -> str:
+    """Row 1 as an error may show it: the known titles found, and only a count of the other
+    cells (if the header row was deleted, they are someone's answer: never quoted)."""
+    titles = {fold(a) for names in aliases.values() for a in names}
+    known = [f"'{h.strip()}' (column {i + 1})" for i, h in enumerate(header) if fold(h) in titles]
+    others = sum(1 for h in header if h.strip() and fold(h) not in titles)
+    said = "known titles found: " + (", ".join(known) if known else "none")
+    return said + (f"; {others} other non-empty cell(s), not shown" if others else "")
+
+
 def locate_columns(
     header: Sequence[str], aliases: Mapping[str, Sequence[str]], sheet: str
 ) -> dict[str, int]:
@@ -46,10 +56,11 @@ def locate_columns(
     missing = [f for f in REQUIRED_COLUMNS if f not in found]
     if missing:
         wanted = ", ".join(f"'{FIELD_LABELS[f]}' (or an alias)" for f in missing)
-        seen = ", ".join(f"'{h}'" for h in header if h.strip()) or "none"
         raise SheetError(
-            f"sheet '{sheet}' has no column {wanted}; columns found: {seen}. Rename the column "
-            "back, or add its new title under [columns.aliases] in the config file."
+            f"sheet '{sheet}' has no column {wanted} in row 1; {header_summary(header, aliases)}. "
+            "If the header row was deleted, restore it (undo, or the sheet's version history); "
+            "if a question was renamed, rename the column back or add its new title under "
+            "[columns.aliases] in the config file."
         )
     return found
 

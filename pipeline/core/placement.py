@@ -88,11 +88,14 @@ def place(
     previous: Mapping[str, Status],
     cohort: CohortSettings,
     now: datetime,
+    held: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Placement], list[Anomaly]]:
     """Every person's eligibility and status; placeable people ranked and placed by capacity.
 
     Stability: someone already `Inscrit·e` keeps the place (a confirmation is never revoked by a
-    later, higher-priority answer); staff `Accepté` is placed even over capacity.
+    later, higher-priority answer); staff `Accepté` is placed even over capacity. `held` maps the
+    people whose answers are no longer found but whose row still shows a place to their
+    collectivité (as `max_per_authority` counts it): their places stay taken.
     """
     people = list(people)
     result: dict[str, Placement] = {}
@@ -159,25 +162,31 @@ def place(
         else:
             candidates.append((person, eligibility, decision))
 
-    def priority(item: tuple[Person, Eligibility, Decision | None]) -> tuple[object, ...]:
+    def merit(item: tuple[Person, Eligibility, Decision | None]) -> tuple[object, ...]:
+        """The programme's order: staff `Accepté`, Certificat, new élu·es, earliest answer."""
         person, eligibility, decision = item
         return (
             decision is not Decision.ACCEPTE,
-            previous.get(person.id) not in PLACED,
             eligibility is not Eligibility.CERTIFICAT,
             not person.is_new_elected,
             person.first_submitted,
             person.id,
         )
 
+    def priority(item: tuple[Person, Eligibility, Decision | None]) -> tuple[object, ...]:
+        """Who gets a place first: as `merit`, but a place held at the last run is kept."""
+        first, *rest = merit(item)
+        return (first, previous.get(item[0].id) not in PLACED, *rest)
+
     candidates.sort(key=priority)
-    placed = 0
-    per_authority: Counter[str] = Counter()
-    waiting = 0
-    for rank, (person, eligibility, decision) in enumerate(candidates, start=1):
+    placed = len(held or {})
+    per_authority: Counter[str] = Counter((held or {}).values())
+    cap = cohort.max_per_authority
+    seated: list[tuple[Person, Eligibility, Status, Decision | None]] = []
+    waiting: list[tuple[Person, Eligibility, str, Decision | None]] = []
+    for person, eligibility, decision in candidates:
         match = matches[person.id]
         authority = match.member.name if match.member else fold(person.authority)
-        cap = cohort.max_per_authority
         keeps_place = decision is Decision.ACCEPTE or previous.get(person.id) is Status.INSCRIT
         fits = placed < cohort.capacity and (cap is None or per_authority[authority] < cap)
         if decision is not Decision.LISTE_ATTENTE and (keeps_place or fits):
@@ -186,10 +195,29 @@ def place(
             confirmed = not cohort.require_staff_approval or decision is Decision.ACCEPTE
             confirmed = confirmed or previous.get(person.id) is Status.INSCRIT
             status = Status.INSCRIT if confirmed else Status.PROPOSE
-            result[person.id] = Placement(eligibility, status, rank=rank)
+            seated.append((person, eligibility, status, decision))
         else:
-            waiting += 1
-            result[person.id] = Placement(
-                eligibility, Status.LISTE_ATTENTE, rank=rank, waitlist_position=waiting
-            )
+            waiting.append((person, eligibility, authority, decision))
+    # Ranks follow the outcome, so they agree with Statut and do not move on the next run (which
+    # sorts the people placed now first): placed people in priority order, then the waiting
+    # list, where people whose collectivité is at `max_per_authority` come after the others (a
+    # place freed elsewhere cannot go to them): the position a person is told is true.
+    # Within each, the order ignores the previous run's statuses (which only decide who keeps
+    # a place): someone placed by this run ranks the same on the next, where they are "previous".
+    seated.sort(key=lambda item: merit((item[0], item[1], item[3])))
+    waiting.sort(
+        key=lambda item: (
+            cap is not None and per_authority[item[2]] >= cap,
+            merit((item[0], item[1], item[3])),
+        )
+    )
+    for rank, (person, eligibility, status, _) in enumerate(seated, start=1):
+        result[person.id] = Placement(eligibility, status, rank=rank)
+    for position, (person, eligibility, _, _) in enumerate(waiting, start=1):
+        result[person.id] = Placement(
+            eligibility,
+            Status.LISTE_ATTENTE,
+            rank=len(seated) + position,
+            waitlist_position=position,
+        )
     return result, anomalies

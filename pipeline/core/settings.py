@@ -243,6 +243,17 @@ class PrivacySettings(Section):
     retention_days: int | None = Field(default=None, ge=1)
 
 
+class SafetySettings(Section):
+    """When a run's inputs look broken, it stops before sending or writing anything (exit 1);
+    `diplomates run --force` overrides. Shares are of the people the cohort sheet shows, and
+    only judged from `min_people` people on (a small cohort moves a lot in one day)."""
+
+    max_vanished_share: float = Field(default=0.2, ge=0, le=1)  # answers no longer found
+    max_eligibility_change_share: float = Field(default=0.25, ge=0, le=1)
+    min_people: int = Field(default=20, ge=1)
+    clock_tolerance_minutes: float = Field(default=5, ge=0)  # a clock behind the last run's
+
+
 class Settings(Section):
     spreadsheet: SpreadsheetSettings
     sheets: SheetNames = Field(default_factory=SheetNames)
@@ -254,4 +265,5 @@ class Settings(Section):
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    safety: SafetySettings = Field(default_factory=SafetySettings)
     source: Path | None = Field(default=None, exclude=True)

@@ -50,7 +50,7 @@ REVIEW_HEADERS = (
 JOURNAL_HEADERS = (
     "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
     "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
-    "Courriels en attente", "Courriels incertains", "Exécution",
+    "Courriels en attente", "Courriels incertains", "Exécution", "Courriels retrouvés",
 )  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import logs
-from pipeline.core.errors import ConfigError, PipelineError
+from pipeline.core.errors import ConfigError, PipelineError, UsageError
 from pipeline.core.vocabulary import PARIS, TROUBLED, UNSENT, MessageState
 
 if TYPE_CHECKING:
@@ -46,6 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help=CONFIG_HELP)
     run.add_argument("--dry-run", action="store_true", help="write nothing, send nothing; print")
     run.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="run as if at that time")
+    run.add_argument(
+        "--force", action="store_true",
+        help="go on even when the inputs look wrong (see [safety] in docs/exploitation.md)",
+    )  # fmt: skip
 
     status = commands.add_parser("status", help="show the last runs and the message ledger")
     status.add_argument("--config", type=Path, help=CONFIG_HELP)
@@ -73,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--out", required=True, type=Path, help="folder for the four files")
     preview.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="render as if then")
     _privacy_commands(commands)
+    for command in commands.choices.values():  # `diplomates run --debug` works as well
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS,
+            help="show tracebacks and debug logs",
+        )  # fmt: skip
     return parser
 
 
@@ -143,7 +152,7 @@ def command_run(args: argparse.Namespace) -> int:
     try:
         with stop_on_signals(lambda signum: stop.set()):
             report = Runner(settings, stop=stop, sleep=pause).run(
-                now=args.as_of, dry_run=args.dry_run
+                now=args.as_of, dry_run=args.dry_run, force=args.force
             )
     except RunInterrupted as exc:
         print(f"diplomates: {exc}.", file=sys.stderr)
@@ -151,6 +160,11 @@ def command_run(args: argparse.Namespace) -> int:
     counts = report.counts
     when = report.now.astimezone(PARIS).strftime("%Y-%m-%d %H:%M %Z")
     if args.dry_run:
+        if report.guarded:
+            print(
+                "the sanity guard would refuse this run without --force: "
+                + "; ".join(report.guarded)
+            )
         print(f"dry run as of {when}: nothing written, nothing sent. Would change:")
         if report.plan.empty and not report.due:
             print("  nothing")
@@ -173,6 +187,7 @@ def command_run(args: argparse.Namespace) -> int:
                 ("emails_uncertain", "uncertain"),
                 ("emails_cancelled", "cancelled (consent withdrawn)"),
                 ("erased_skipped", "erased answers skipped"),
+                ("emails_recovered", "sent emails found in the sheet or outbox (ledger rebuilt)"),
             )
             if counts.get(key, 0)
         )
@@ -258,7 +273,7 @@ def command_resend(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     template = template_named(args.template) if args.template else None
     if bool(args.message) == bool(args.person) or bool(args.person) != bool(template):
-        raise PipelineError("say which message: --message ID, or --person ID with --template NAME")
+        raise UsageError("say which message: --message ID, or --person ID with --template NAME")
     outcome = resend(
         settings, message_id=args.message, person_id=args.person, template=template, now=args.as_of
     )
@@ -359,10 +374,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PipelineError as exc:
         if args.debug:
             raise
-        if isinstance(exc, ConfigError):  # the config file's values: no participant's data
-            print(f"diplomates: configuration error: {exc}", file=sys.stderr)
-        else:
-            print(f"diplomates: error: {logs.scrub(str(exc))}", file=sys.stderr)
+        kind = (
+            "usage error"
+            if isinstance(exc, UsageError)
+            else "configuration error"
+            if isinstance(exc, ConfigError)
+            else "error"
+        )
+        # the config file's values are no participant's data: shown as they are
+        text = str(exc) if isinstance(exc, ConfigError) else logs.scrub(str(exc))
+        print(f"diplomates: {kind}: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("diplomates: interrupted", file=sys.stderr)

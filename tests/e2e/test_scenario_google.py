@@ -216,3 +216,22 @@ def test_the_discovery_check_sees_deprecated_and_unknown_fields() -> None:
     assert len(found) == 3
     assert "backgroundColor: deprecated" in found[0]
     assert "colour: no such field" in found[1] and "DIAGONAL" in found[2]
+
+
+def test_a_lost_state_db_sends_nothing_again_on_google(world: World) -> None:
+    """State DB and outbox gone between runs on Google Sheets: the sheet's `Courriels envoyés`
+    alone rebuilds the ledger; nothing is sent again, and the Journal counts what was found."""
+    import shutil
+
+    scenario = world.scenario()
+    scenario.interest()
+    scenario.opening()
+    before = sent(world.tmp)
+    for path in world.tmp.glob("state.sqlite*"):
+        path.unlink()
+    shutil.move(world.tmp / "outbox", world.tmp / "outbox-old")
+    assert world.runs(IDLE_2) == 0
+    assert outbox(world.tmp) == []
+    journal = records(world.view, JOURNAL)
+    assert int(str(journal[-1]["Courriels retrouvés"])) == len(before)
+    assert int(str(journal[-1]["Courriels envoyés"])) == 0

@@ -162,7 +162,7 @@ def test_staff_and_time_scenario_over_smtp(
     assert list(rejected) == [person_id("dan@nulle-part.fr")]
     assert UNKNOWN_USER in rejected[person_id("dan@nulle-part.fr")]
     people = by_email(tmp_path / "wb.xlsx")
-    assert people["dan@nulle-part.fr"]["Courriels envoyés"] == "non_eligible refusé 2026-03-20"
+    assert people["dan@nulle-part.fr"]["Courriels envoyés"] == "Non éligible refusé 20/03/2026"
 
     # 2. Six minutes later: Bruno's goes; Kim's mailbox is still full: given up, shown to staff.
     assert run(config, "2026-03-20T10:06") == 0
@@ -335,7 +335,9 @@ def test_preview_writes_the_four_files_with_real_or_sample_data(
     assert "Camille" in (sample / "body.txt").read_text()
     assert not (tmp_path / "state.sqlite").exists() or ledger(tmp_path) == []
     capsys.readouterr()
-    assert main(["preview", "inconnu", "--config", str(config), "--out", str(sample)]) == 1
+    assert (
+        main(["preview", "inconnu", "--config", str(config), "--out", str(sample)]) == 2
+    )  # a usage error
     assert "unknown template 'inconnu'" in capsys.readouterr().err
     assert main([*command, "--email", "personne@ailleurs.fr"]) == 1
     err = capsys.readouterr().err
@@ -353,3 +355,22 @@ def test_preview_of_a_waiting_list_message_for_someone_now_registered_says_it_no
     err = capsys.readouterr().err
     assert "no longer applies" in err and "Inscrit·e" in err and "ana@lyon.fr" not in err
     assert not out.exists()
+
+
+def test_a_lost_state_db_delivers_nothing_twice_over_smtp(
+    tmp_path: Path, config: Path, server: SmtpServer
+) -> None:
+    """State DB deleted (or state.url pointing at a new one) between runs: the sheet's
+    `Courriels envoyés` rebuilds the ledger; each person/template arrives once."""
+    assert run(config, "2026-03-20T10:00") == 0
+    assert run(config, "2026-04-02T09:00") == 0
+    first = delivered(server)
+    assert first and max(first.values()) == 1
+    for path in tmp_path.glob("state.sqlite*"):
+        path.unlink()
+    assert run(config, "2026-04-02T09:30") == 0
+    assert delivered(server) == first
+    journal = rows_of(tmp_path / "wb.xlsx", "Journal")
+    assert journal[-1]["Courriels retrouvés"] == sum(first.values())
+    records = ledger(tmp_path)
+    assert {r.state for r in records} <= {"sent", "failed"} and len(records) == len(first)

@@ -131,7 +131,7 @@ def test_every_due_message_goes_once_over_one_connection(
     assert set(world.states().values()) == {"sent"}
     assert world.run(T0 + timedelta(minutes=5)).counts["emails_sent"] == 0
     assert len(server.messages) == 5
-    assert world.cohort_row("p0@lyon.fr")["Courriels envoyés"] == "accuse_reception 2026-03-20"
+    assert world.cohort_row("p0@lyon.fr")["Courriels envoyés"] == "Accusé de réception 20/03/2026"
 
 
 def test_a_temporary_refusal_is_retried_with_backoff_then_sent_once(tmp_path: Path) -> None:
@@ -181,7 +181,7 @@ def test_a_permanent_refusal_is_failed_never_retried_and_visible(tmp_path: Path)
         assert reply in row["Explication"] and "vérifiez l'adresse" in row["Explication"]
         assert "diplomates resend" in row["Explication"]
         sent = world.cohort_row("p3@lyon.fr")["Courriels envoyés"]
-        assert sent == "accuse_reception refusé 2026-03-20"
+        assert sent == "Accusé de réception refusé 20/03/2026"
         [journal] = world.rows("Journal")
         assert journal["Courriels envoyés"] == "4" and journal["Courriels en échec"] == "1"
         world.run(T0 + timedelta(days=2))

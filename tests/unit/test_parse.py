@@ -59,11 +59,16 @@ def test_headers_are_matched_by_folded_name_in_any_order() -> None:
 
 
 def test_missing_required_column_lists_columns_found() -> None:
-    """A missing required column stops with a message naming it and the columns present."""
+    """A missing required column stops with a message naming it and the known titles present,
+    and only counting other cells (they may be an answer: never quoted)."""
     with pytest.raises(SheetError) as caught:
-        locate_columns(["Horodateur", "Nom", "Prénom"], DEFAULT_ALIASES, "Réponses")
+        header = ["Horodateur", "Nom", "Prénom", "ana@lyon.fr", "06 12 34 56 78"]
+        locate_columns(header, DEFAULT_ALIASES, "Réponses")
     message = str(caught.value)
-    assert "'Adresse e-mail'" in message and "'Horodateur', 'Nom', 'Prénom'" in message
+    assert "'Adresse e-mail'" in message
+    assert "'Horodateur' (column 1), 'Nom' (column 2), 'Prénom' (column 3)" in message
+    assert "2 other non-empty cell(s)" in message
+    assert "ana@lyon.fr" not in message and "06 12" not in message
 
 
 def test_valid_row_becomes_response() -> None:

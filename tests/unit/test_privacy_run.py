@@ -18,7 +18,6 @@ from pipeline.app.privacy import erase, export, purge_now
 from pipeline.app.run import LOCK_LEASE, Runner
 from pipeline.config import PrivacySettings, Settings
 from pipeline.core.errors import LockHeldError
-from pipeline.core.model import Template
 from pipeline.core.people import person_id
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
 from tests.support.fakes import MemorySpreadsheet, RecordingTransport
@@ -135,7 +134,7 @@ def test_each_run_purges_past_retention_and_never_sends_twice(tmp_path: Path) ->
     assert list(outbox.glob("*.eml")) == [] and counts["emails_sent"] == 0
     assert world.store.count_by_state() == {"sent": 2}
     shown = world.cohort()[person_id("ana@lyon.fr")]["Courriels envoyés"]
-    assert shown == f"{Template.ACCUSE_RECEPTION.value} 2026-03-20"
+    assert shown == "Accusé de réception 20/03/2026"
     assert purge_now(world.settings, world.store, T0 + timedelta(days=40)).messages == 0
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.core.errors import ConfigError, SheetError
+from pipeline.core.errors import ConfigError, SheetConfigError
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -60,7 +60,7 @@ def load_credentials(path: Path | None) -> Identity:
         try:
             credentials, _project = google.auth.default(scopes=list(SCOPES))
         except DefaultCredentialsError:
-            raise SheetError(
+            raise SheetConfigError(
                 "no Google credentials found: set spreadsheet.credentials in the config (or the "
                 f"environment variable {KEY_ENV}) to the path of the service account's JSON key "
                 f"file; {SETUP}"
@@ -86,7 +86,7 @@ def load_credentials(path: Path | None) -> Identity:
             )
     except (ValueError, KeyError, TypeError, GoogleAuthError) as exc:
         # The exception text may quote the key material: name only its kind.
-        raise SheetError(
+        raise SheetConfigError(
             f"the Google key file {path} cannot be used ({type(exc).__name__}): it is damaged or "
             "not a service account key; download a new JSON key for the service account "
             f"(Google Cloud console > IAM > Service accounts > Keys); {SETUP}"
@@ -99,12 +99,12 @@ def _read_key_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SheetError(
+        raise SheetConfigError(
             f"the Google key file {path} does not exist; set spreadsheet.credentials (or "
             f"{KEY_ENV}) to the path of the service account's JSON key; {SETUP}"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise SheetError(
+        raise SheetConfigError(
             f"the Google key file {path} cannot be read ({type(exc).__name__}); check that it is "
             f"the JSON key of the service account and that this user may read it; {SETUP}"
         ) from None
@@ -113,14 +113,14 @@ def _read_key_file(path: Path) -> dict[str, Any]:
     except ValueError:
         info = None
     if not isinstance(info, dict):
-        raise SheetError(
+        raise SheetConfigError(
             f"the Google key file {path} is not a JSON key file; download a new JSON key for the "
             f"service account; {SETUP}"
         ) from None
     if info.get("type") == "service_account":
         missing = [k for k in ("client_email", "private_key", "token_uri") if not info.get(k)]
         if missing:
-            raise SheetError(
+            raise SheetConfigError(
                 f"the Google key file {path} lacks {', '.join(missing)}; download a new JSON key "
                 f"for the service account; {SETUP}"
             )

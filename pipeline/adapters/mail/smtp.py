@@ -40,7 +40,7 @@ from pipeline.adapters.mail.transport import (
     TemporaryFailure,
     UncertainDelivery,
 )
-from pipeline.core.errors import MailError
+from pipeline.core.errors import MailConfigError, MailError
 
 if TYPE_CHECKING:
     from pipeline.config import EmailSettings
@@ -122,7 +122,7 @@ class SmtpTransport:
         env = os.environ if environ is None else environ
         password = env.get(PASSWORD_ENV, "")
         if email.smtp_username and not password:
-            raise MailError(
+            raise MailConfigError(
                 f"email.smtp_username is set but the environment variable {PASSWORD_ENV} is "
                 "empty; set it to the SMTP password (it is never read from the config file)"
             )
@@ -167,7 +167,7 @@ class SmtpTransport:
                 cafile=str(self.ca_file) if self.ca_file is not None else None
             )
         except (OSError, ssl.SSLError) as exc:
-            raise MailError(
+            raise MailConfigError(
                 f"email.smtp_ca_file {self.ca_file} cannot be used ({exc}); give the path of "
                 "the relay's CA certificate in PEM format"
             ) from None

@@ -6,7 +6,8 @@ import errno
 import os
 import re
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -143,6 +144,39 @@ class OutboxTransport:
             "stopped, messages not yet filed wait in the state database and go with the next run. "
             "Free some space or make the folder writable by the user running the pipeline."
         )
+
+
+def filed_messages(folder: Path) -> Iterator[tuple[str, str, datetime]]:
+    """What an outbox folder says was sent: (template, recipient address, when) for each `.eml`
+    carrying `X-CUF-Template` (alerts and anything else are skipped). Only the headers are read;
+    `when` is the `Date` header, else the file's time."""
+    from email.parser import BytesHeaderParser
+    from email.utils import getaddresses, parsedate_to_datetime
+
+    if not folder.is_dir():
+        return
+    parser = BytesHeaderParser()
+    for path in folder.glob("*.eml"):
+        try:
+            with path.open("rb") as handle:
+                head = handle.read(16384)
+            stamp = path.stat().st_mtime
+        except OSError:
+            continue
+        end = min((i for i in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if i >= 0),
+                  default=len(head))  # fmt: skip
+        headers = parser.parsebytes(head[:end])
+        template = str(headers.get("X-CUF-Template", "")).strip()
+        addresses = [a for _, a in getaddresses([str(headers.get("To", ""))]) if "@" in a]
+        if not template or len(addresses) != 1:
+            continue
+        try:
+            when = parsedate_to_datetime(str(headers.get("Date", "")))
+        except (TypeError, ValueError):
+            when = datetime.fromtimestamp(stamp, UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        yield template, addresses[0], when
 
 
 class SendPacer:

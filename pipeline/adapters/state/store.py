@@ -228,6 +228,38 @@ class StateStore:
             after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
         return int(after - before)
 
+    def adopt(
+        self, cohort: str, items: Iterable[tuple[str, Template, str, str, datetime]], now: datetime
+    ) -> int:
+        """Record messages another record says were sent (the sheet's `Courriels envoyés`, the
+        outbox's files) but this ledger does not hold: (person, template, message id, state,
+        when). They have no body, so nothing ever sends them; one already known is left as it
+        is. Returns how many were added."""
+        rows = [
+            {
+                "cohort": cohort, "person_id": person_id, "template": template.value,
+                "message_id": message_id, "state": state, "created_at": _utc(now),
+                "updated_at": _utc(at), "sent_at": _utc(at) if state == SENT else None,
+                "attempts": 0, "raw": None,
+            }
+            for person_id, template, message_id, state, at in items
+        ]  # fmt: skip
+        if not rows:
+            return 0
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        unique = ["cohort", "person_id", "template"]
+        statement = (
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            if self.engine.dialect.name == "postgresql"
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+        )
+        with self.engine.begin() as conn:
+            before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+            conn.execute(statement, rows)
+            after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
+        return int(after - before)
+
     def due(
         self, cohort: str, now: datetime, limit: int | None = None, *, with_raw: bool = True
     ) -> list[QueuedMessage]:
@@ -461,6 +493,19 @@ class StateStore:
             if found:
                 conn.execute(update(runs).where(runs.c.id.in_(found)).values(outcome="crashed"))
         return found
+
+    def last_moment(self, current: str | None = None) -> datetime | None:
+        """The latest moment (`as_of`, else start) of a run that finished (success or idle)."""
+        query = select(func.max(func.coalesce(runs.c.as_of, runs.c.started_at))).where(
+            runs.c.outcome.in_(["success", "idle"])
+        )
+        if current is not None:
+            query = query.where(runs.c.id != current)
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        if isinstance(found, str):  # SQLite hands back text for an expression
+            found = datetime.fromisoformat(found)
+        return _aware(found)
 
     def previous_outcome(self, run_id: str) -> RunRecord | None:
         """The last run started before `run_id` that ended (success, idle or failed)."""
