@@ -9,7 +9,6 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,16 +20,15 @@ from pipeline.adapters.state.store import StateStore
 from pipeline.app.alerts import safe_error, send_alert
 from pipeline.app.delivery import Delivery
 from pipeline.app.privacy import cancel_withdrawn, purge, screen
+from pipeline.app.rebuild import rebuild_ledger
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet, open_transport
 from pipeline.config import Settings
 from pipeline.core.cohort import (
     Evaluation,
     LedgerEntry,
-    current_decisions,
     evaluate,
     fr_stamp,
     plan_outputs,
-    sheet_stamp,
 )
 from pipeline.core.errors import (
     InputsRefusedError,
@@ -40,21 +38,14 @@ from pipeline.core.errors import (
     SheetMovedError,
 )
 from pipeline.core.guard import Limits, clock_problem, input_problems, refusal
-from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
+from pipeline.core.journal import COUNT_KEYS, journal_entry, sheet_counts
 from pipeline.core.ledger import ledger_anomalies
 from pipeline.core.messages import message_key
-from pipeline.core.model import Cell, Reason, SheetWrite, Template, WritePlan
+from pipeline.core.model import SheetWrite, Template, WritePlan
 from pipeline.core.reference import Reference
-from pipeline.core.sentrecord import sheet_records
-from pipeline.core.sheetplan import plan_append
-from pipeline.core.vocabulary import JOURNAL_HEADERS, PARIS, MessageState
 
 log = logging.getLogger("diplomates.run")
 
-COUNT_KEYS = (
-    "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
-    "emails_waiting", "emails_uncertain",
-)  # fmt: skip
 QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 # Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
@@ -138,13 +129,6 @@ class RunReport:
     @property
     def changed(self) -> bool:
         return self.wrote
-
-
-def _template(name: str) -> Template | None:
-    try:
-        return Template(name)
-    except ValueError:
-        return None
 
 
 class Runner:
@@ -324,7 +308,10 @@ class Runner:
         self.checkpoint("read")
         tables = self.read()
         self.checkpoint("evaluate")
-        ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
+        ledger = rebuild_ledger(
+            self.settings, self.store, tables, self.store.ledger(cohort), now,
+            counts=report.counts, dry_run=dry_run,
+        )  # fmt: skip
         evaluation = self.evaluate(tables, ledger, now)
         members = tables[settings.sheets.members]
         self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
@@ -390,65 +377,6 @@ class Runner:
             return
         raise InputsRefusedError(refusal(problems))
 
-    def _rebuild_ledger(
-        self,
-        report: RunReport,
-        tables: dict[str, Table],
-        ledger: list[LedgerEntry],
-        now: datetime,
-        dry_run: bool,
-    ) -> list[LedgerEntry]:
-        """Never send what another record says was sent. The cohort sheet's `Courriels envoyés`
-        is read every run (cheap: it is in memory); when this ledger knows nothing of the cohort
-        (a new, emptied or wrong state DB), the outbox folder's files too. What they record and
-        the ledger lacks is added to the ledger, without a body, so nothing sends it again; the
-        Journal counts it and one warning names the likely cause."""
-        cohort = self.settings.cohort.name
-        known = {(e.person_id, e.template) for e in ledger}
-        found: dict[tuple[str, Template], tuple[str, datetime]] = {}
-        for person_id, entries in sheet_records(tables.get(cohort)).items():
-            for entry in entries:
-                template = _template(entry.template)
-                if template is None:  # a template this version does not send
-                    continue
-                noon = datetime.combine(entry.day, datetime.min.time().replace(hour=12))
-                found.setdefault((person_id, template), (entry.state, noon.replace(tzinfo=PARIS)))
-        from_sheet = len(set(found) - known)
-        outbox = self.settings.email.outbox
-        if not ledger and outbox is not None:
-            from pipeline.adapters.mail.transport import filed_messages
-            from pipeline.core.people import person_id as id_of
-
-            for name, address, when in filed_messages(outbox):
-                template = _template(name)
-                if template is not None:
-                    found.setdefault((id_of(address), template), (MessageState.SENT.value, when))
-        missing = {key: value for key, value in found.items() if key not in known}
-        if not missing:
-            return ledger
-        where = self.store._safe_url()
-        from_outbox = len(missing) - from_sheet
-        log.warning(
-            "the state database %s did not know %d sent email(s) that the sheet '%s' (%d) or "
-            "the outbox (%d) records: they are added to its ledger and will not be sent again. "
-            "%s",
-            where, len(missing), cohort, from_sheet, from_outbox,
-            "It holds no message at all for this cohort: if this is not a first run on a new "
-            "database, check state.url (a new pod without its volume?)."
-            if not ledger
-            else "Was the database restored from an older copy?",
-            extra={"person_ids": sorted({pid for pid, _ in missing})},
-        )  # fmt: skip
-        report.counts["emails_recovered"] = len(missing)
-        adopted = [
-            (pid, template, message_key(cohort, pid, template), state, at)
-            for (pid, template), (state, at) in sorted(missing.items())
-        ]
-        if dry_run:
-            return ledger + [LedgerEntry(pid, t, state, at) for pid, t, _, state, at in adopted]
-        self.store.adopt(cohort, adopted, now)
-        return self.store.ledger(cohort)
-
     def evaluate(
         self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
     ) -> Evaluation:
@@ -494,7 +422,7 @@ class Runner:
         mailed = mailed or report.counts.get("emails_recovered", 0) > 0  # the Journal says so
         marks = self.spreadsheet.layout_marks()
         writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
-        self._count(report, evaluation, writes, tables.get(settings.cohort.name))
+        report.counts.update(sheet_counts(evaluation, writes, tables.get(settings.cohort.name)))
         changed = any(not w.empty for w in writes) or mailed
         if changed:
             end = now + timedelta(seconds=time.monotonic() - tick)
@@ -563,23 +491,6 @@ class Runner:
             sleep=self.sleep,
         ).send_due(self.settings.cohort.name, now)  # fmt: skip
 
-    def _count(
-        self,
-        report: RunReport,
-        evaluation: Evaluation,
-        writes: Sequence[SheetWrite],
-        cohort_table: Table | None,
-    ) -> None:
-        known, _ = current_decisions(cohort_table)
-        reasons = Counter(a.reason for a in evaluation.anomalies)
-        report.counts.update(
-            rows_read=evaluation.rows_read,
-            new=sum(1 for p in evaluation.people if p.id not in known),
-            updated=len(writes[0].expected_keys),
-            duplicates=reasons[Reason.DOUBLON_PROBABLE],
-            anomalies=len({a.key for a in evaluation.anomalies}),
-        )
-
     def _journal(
         self,
         tables: dict[str, Table],
@@ -588,15 +499,11 @@ class Runner:
         end: datetime,
         result: str,
     ) -> SheetWrite:
-        values: list[Cell] = [sheet_stamp(start), sheet_stamp(end), result]
-        values += [report.counts[k] for k in COUNT_KEYS]
-        values.append(report.run_id)
-        values.append(report.counts.get("emails_recovered", 0))
         name = self.settings.sheets.journal
-        current = tables.get(name)
-        entry = plan_append(name, current, JOURNAL_HEADERS, values)
-        layout = journal_layout(header_after(current, entry), rows_after(current, entry))
-        return with_layout(entry, layout, self.spreadsheet.layout_marks())
+        return journal_entry(
+            name, tables.get(name), run_id=report.run_id, counts=report.counts, start=start,
+            end=end, result=result, marks=self.spreadsheet.layout_marks(),
+        )  # fmt: skip
 
     def _record_failure(
         self,
