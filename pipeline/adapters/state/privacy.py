@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from pipeline.adapters.state.schema import aware as _aware
 from pipeline.adapters.state.schema import erasures, messages, privacy_keys, runs
 from pipeline.adapters.state.store import MessageRecord, StateStore
 from pipeline.core import vocabulary
@@ -36,12 +37,6 @@ SALT = "erasure_salt"
 # Messages whose copy may be dropped once old enough: delivered, refused, or left uncertain.
 SETTLED = [state.value for state in vocabulary.SETTLED]
 UNSENT = [state.value for state in vocabulary.UNSENT]
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ Tables: `runs` (one row per run), `messages` (the ledger: one row per message, s
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -80,6 +82,17 @@ privacy_keys = Table(
     Column("name", String(40), primary_key=True),
     Column("value", String(128), nullable=False),
 )
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
 
 
 # The key of the PostgreSQL advisory lock that serializes schema creation: any constant that every

@@ -1,5 +1,6 @@
 """The state DB (SQLAlchemy; SQLite by default): runs, the message ledger, the run lock (held by
-the OS: `flock` beside a SQLite file, a PostgreSQL session advisory lock; else a lease).
+the OS: `flock` beside a SQLite file, a PostgreSQL session advisory lock; else a lease: see
+`lock.py`). Tables: `schema.py`; driver errors an operator must act on: `trouble.py`.
 
 The ledger is an outbox: a message is rendered and inserted as `pending` once (a unique key per
 person, cohort and template makes a second insert impossible), then moves `sending` -> `sent`,
@@ -14,30 +15,30 @@ import os
 import sqlite3
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import (
     create_engine,
-    delete,
     event,
     func,
     insert,
     select,
-    text,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import SingletonThreadPool
 
-from pipeline.adapters.state.schema import create_schema, locks, messages, runs
+from pipeline.adapters.state.lock import LockHolder, OsLock, sqlite_file
+from pipeline.adapters.state.schema import aware as _aware
+from pipeline.adapters.state.schema import create_schema, messages, runs
+from pipeline.adapters.state.schema import utc as _utc
+from pipeline.adapters.state.trouble import NEARLY_FULL, SQLITE_TROUBLE, trouble
 from pipeline.core.cohort import LedgerEntry
-from pipeline.core.errors import LockHeldError, PipelineError
+from pipeline.core.errors import PipelineError
 from pipeline.core.model import Template
 from pipeline.core.vocabulary import MessageState
 
@@ -89,17 +90,6 @@ class RunRecord:
     error: str | None
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is stored in UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
 _WAL_ATTEMPTS = 500  # about 27 s in all, like the 30 s a write waits for another process
 
 
@@ -122,10 +112,10 @@ def _sqlite_wal(connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class StateStore:
+class StateStore(LockHolder):
     def __init__(self, url: str) -> None:
         self.url = url
-        self._held: dict[str, tuple[str, _OsLock]] = {}  # lock name -> (holder, OS lock)
+        self._held: dict[str, tuple[str, OsLock]] = {}  # lock name -> (holder, OS lock)
         try:
             # SQLite: wait up to 30 s for another process's write instead of failing at once.
             options: dict[str, Any] = (
@@ -141,7 +131,7 @@ class StateStore:
         except PipelineError:
             raise
         except DBAPIError as exc:
-            known = _trouble(exc.orig)
+            known = trouble(exc.orig)
             raise PipelineError(
                 f"state database {self._safe_url()} cannot be opened: "
                 + (
@@ -154,22 +144,22 @@ class StateStore:
     def _translate(self, context: Any) -> None:
         """SQLAlchemy's `handle_error`: a state DB that is full, read-only, damaged or gone is
         an operator's problem, said in one paragraph (never "unexpected OperationalError")."""
-        known = _trouble(context.original_exception)
+        known = trouble(context.original_exception)
         if known is not None and "i/o error" in str(context.original_exception).lower():
-            known = self._io_trouble(known)
+            known = self._iotrouble(known)
         if known is not None:
             raise PipelineError(f"state database {self._safe_url()}: {known}") from None
 
-    def _io_trouble(self, said: str) -> str:
+    def _iotrouble(self, said: str) -> str:
         """SQLite reports a full disk as an I/O error when its WAL or shared memory cannot grow:
         say "full" when the database's folder has next to no room left."""
-        path = _sqlite_file(self.engine)
+        path = sqlite_file(self.engine)
         try:
             folder = os.statvfs(path.parent if path else ".")
         except OSError:
             return said
-        if path is not None and folder.f_bavail * folder.f_frsize < _NEARLY_FULL:
-            return _SQLITE_TROUBLE[0][1]
+        if path is not None and folder.f_bavail * folder.f_frsize < NEARLY_FULL:
+            return SQLITE_TROUBLE[0][1]
         return said
 
     def _safe_url(self) -> str:
@@ -543,140 +533,6 @@ class StateStore:
                 for row in conn.execute(query)
             ]
 
-    # --- lock -----------------------------------------------------------------------------
-    #
-    # One run at a time. The operating system holds the lock where it can, so a killed run's lock
-    # is gone the moment the process dies: `flock` on a file beside a SQLite state DB, a session
-    # advisory lock on PostgreSQL (released when the connection drops). The `locks` row stays as
-    # the holder's name for `status` and error messages, and is the lock itself (a lease, renewed
-    # by the run, taken over once expired) only where neither applies (an in-memory SQLite).
-
-    def _os_lock(self, name: str) -> _OsLock | None:
-        dialect = self.engine.dialect.name
-        if dialect == "postgresql":
-            return _PgSessionLock(self.engine, _lock_key(name))
-        if dialect != "sqlite":
-            return None
-        path = _sqlite_file(self.engine)
-        if path is None:
-            return None
-        suffix = ".lock" if name == "run" else f".{name}.lock"
-        return _FileLock(path.with_name(path.name + suffix))
-
-    def lock_kind(self, name: str = "run") -> str:
-        """How the lock is held, in words (errors, `status`)."""
-        os_lock = self._os_lock(name)
-        return os_lock.describe() if os_lock is not None else "a lease in the state database"
-
-    def acquire_lock(self, holder: str, now: datetime, lease: timedelta, name: str = "run") -> None:
-        """Take the run lock, or raise LockHeldError naming the holder.
-
-        With an OS lock (file or PostgreSQL session), whoever gets it is the only live holder:
-        a `locks` row left by a killed run is replaced at once. Without one, an expired lease
-        is taken over."""
-        os_lock = self._os_lock(name)
-        if os_lock is None:
-            self._acquire_lease(holder, now, lease, name)
-            return
-        if name in self._held or not os_lock.try_acquire():
-            raise self._held_error(name, os_lock.describe())
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(delete(locks).where(locks.c.name == name))  # a killed run's
-                conn.execute(
-                    insert(locks).values(name=name, holder=holder, expires_at=_utc(now + lease))
-                )
-        except BaseException:
-            os_lock.release()
-            raise
-        self._held[name] = (holder, os_lock)
-
-    def _held_error(self, name: str, kind: str) -> LockHeldError:
-        found = self.lock_holder(name)
-        who = found[0] if found else "another run"
-        return LockHeldError(
-            f"another run is in progress ({who}, alive: it holds {kind}); this run did nothing. "
-            "Try again when it has finished (a run that is killed releases the lock at once)."
-        )
-
-    def _acquire_lease(self, holder: str, now: datetime, lease: timedelta, name: str) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(locks).where(locks.c.name == name).where(locks.c.expires_at < _utc(now))
-            )
-            try:
-                with conn.begin_nested():  # PostgreSQL: a failed insert must not void the delete
-                    conn.execute(
-                        insert(locks).values(name=name, holder=holder, expires_at=_utc(now + lease))
-                    )
-            except IntegrityError:
-                pass
-            else:
-                return
-        with self.engine.connect() as conn:
-            row = conn.execute(select(locks).where(locks.c.name == name)).first()
-        who = row.holder if row else "another run"
-        until = _aware(row.expires_at) if row else None
-        raise LockHeldError(
-            f"another run is in progress ({who}, lease until {until:%Y-%m-%d %H:%M:%S} UTC); "
-            "this run did nothing. Try again when it has finished."
-            if until
-            else "another run is in progress; this run did nothing."
-        )
-
-    def renew_lock(self, holder: str, now: datetime, lease: timedelta, name: str = "run") -> bool:
-        """Extend `holder`'s lease to `now + lease`; False when the lock is no longer theirs
-        (the lease ran out and another run took it over, or the PostgreSQL session holding the
-        lock was lost)."""
-        held = self._held.get(name)
-        if held is not None and held[0] == holder and not held[1].alive():
-            del self._held[name]
-            held[1].release()
-            return False
-        with self.engine.begin() as conn:
-            result = conn.execute(
-                update(locks)
-                .where(locks.c.name == name)
-                .where(locks.c.holder == holder)
-                .values(expires_at=_utc(now + lease))
-            )
-            return (result.rowcount or 0) == 1
-
-    def release_lock(self, holder: str, name: str = "run") -> None:
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    delete(locks).where(locks.c.name == name).where(locks.c.holder == holder)
-                )
-        finally:
-            held = self._held.get(name)
-            if held is not None and held[0] == holder:
-                del self._held[name]
-                held[1].release()
-
-    def lock_holder(self, name: str = "run") -> tuple[str, datetime] | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(locks).where(locks.c.name == name)).first()
-        if row is None:
-            return None
-        return row.holder, _aware(row.expires_at) or datetime.min.replace(tzinfo=UTC)
-
-    def lock_alive(self, name: str = "run") -> bool | None:
-        """Whether a live process holds the lock now: True, False (a `locks` row, if any, was
-        left by a killed run), or None where only the lease tells (then see its expiry)."""
-        if name in self._held:
-            return True
-        os_lock = self._os_lock(name)
-        if os_lock is None:
-            return None
-        try:
-            if not os_lock.try_acquire():
-                return True
-        except PipelineError:  # e.g. `status` by a user who cannot open the lock file
-            return None
-        os_lock.release()
-        return False
-
     def close(self) -> None:
         for _holder, os_lock in self._held.values():
             os_lock.release()
@@ -686,179 +542,3 @@ class StateStore:
 
 def ids(values: Sequence[QueuedMessage]) -> list[int]:
     return [v.id for v in values]
-
-
-# --- errors an operator must act on ---------------------------------------------------------
-
-_NEARLY_FULL = 1 << 20  # bytes free under which an I/O error is taken for a full disk
-_NOTHING_LOST = (
-    "the run stopped; the ledger keeps what was sent before (SQLite commits are durable), so the "
-    "next run sends nothing twice"
-)
-# (text in SQLite's message, or PostgreSQL SQLSTATE prefix) -> what it means and what to do
-_SQLITE_TROUBLE = (
-    ("database or disk is full", "the disk holding it is full. Free some space; " + _NOTHING_LOST),
-    ("disk i/o error", "the disk reported an I/O error. Check the disk; " + _NOTHING_LOST),
-    ("readonly database", "it is read-only (file or folder mode, or a read-only disk). It must "
-     "be writable, with its folder, by the user running the pipeline; " + _NOTHING_LOST),
-    ("file is not a database", "the file is damaged or is not a SQLite database. Restore the "
-     "last backup (docs/exploitation.md, Backups) or move the file aside to start a new one"),
-    ("database disk image is malformed", "the file is damaged. Restore the last backup "
-     "(docs/exploitation.md, Backups), or try `sqlite3 FILE '.recover'`"),
-    ("unable to open database file", "the file cannot be opened. Check state.url and that its "
-     "folder exists and is writable by the user running the pipeline"),
-)  # fmt: skip
-_PG_TROUBLE = (
-    ("53", "the PostgreSQL server is out of resources (disk full, memory or connections). "
-     "Ask its administrator; " + _NOTHING_LOST),
-    ("08", "the connection to PostgreSQL failed. Check that the server runs and state.url; "
-     + _NOTHING_LOST),
-    ("57P", "the PostgreSQL server is shutting down or cancelled the query; " + _NOTHING_LOST),
-    ("25006", "the PostgreSQL database is read-only (a standby?). Point state.url at the "
-     "primary; " + _NOTHING_LOST),
-)  # fmt: skip
-
-
-def _trouble(error: BaseException | None) -> str | None:
-    """What a driver error means for an operator, when it is one they must act on."""
-    if error is None:
-        return None
-    said = str(error).lower()
-    for marker, meaning in _SQLITE_TROUBLE:
-        if isinstance(error, sqlite3.Error) and marker in said:
-            return meaning
-    state = getattr(error, "sqlstate", None)
-    if isinstance(state, str):
-        for prefix, meaning in _PG_TROUBLE:
-            if state.startswith(prefix):
-                return meaning
-    return None
-
-
-# --- OS-held locks ------------------------------------------------------------------------
-
-# The PostgreSQL advisory lock keys of the run locks: a constant high half ("DIP2") and the
-# lock's name; distinct from the schema lock's key.
-_LOCK_KEY_BASE = 0x44495032 << 32
-_PG_LOCK_WAIT = "1s"
-
-
-def _lock_key(name: str) -> int:
-    return _LOCK_KEY_BASE | zlib.crc32(name.encode())
-
-
-def _sqlite_file(engine: Engine) -> Path | None:
-    """The file of a SQLite database, or None for an in-memory one."""
-    database = engine.url.database
-    if not database or database == ":memory:" or engine.url.query.get("mode") == "memory":
-        return None
-    if database.startswith("file:"):  # a URI filename (`?uri=true`)
-        if "mode=memory" in database:
-            return None
-        database = database[len("file:") :].split("?", 1)[0]
-    return Path(database)
-
-
-class _OsLock(Protocol):
-    def try_acquire(self) -> bool: ...
-    def alive(self) -> bool: ...
-    def release(self) -> None: ...
-    def describe(self) -> str: ...
-
-
-class _FileLock:
-    """`flock` on a file beside the SQLite database: the kernel drops it when the process dies.
-    The file itself stays (removing a lock file others may have open would break the lock)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.fd: int | None = None
-
-    def describe(self) -> str:
-        return f"the lock file {self.path}"
-
-    def try_acquire(self) -> bool:
-        import fcntl
-
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise PipelineError(
-                f"the run lock file {self.path} cannot be opened ({exc.strerror}); the folder of "
-                "the state database (state.url) must be writable by the user running the pipeline"
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        except OSError as exc:
-            os.close(fd)
-            raise PipelineError(
-                f"the run lock file {self.path} cannot be locked ({exc.strerror}); keep the state "
-                "database on a local file system"
-            ) from None
-        self.fd = fd
-        return True
-
-    def alive(self) -> bool:
-        return self.fd is not None
-
-    def release(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)  # closing the only descriptor releases the flock
-
-
-class _PgSessionLock:
-    """A session-level `pg_try_advisory_lock` on a connection of its own, kept for the run: the
-    server drops it when the session ends (the process killed, the connection lost)."""
-
-    def __init__(self, engine: Engine, key: int) -> None:
-        self.engine = engine
-        self.key = key
-        self.conn: Connection | None = None
-
-    def describe(self) -> str:
-        return "a PostgreSQL advisory lock"
-
-    def try_acquire(self) -> bool:
-        """Wait at most `_PG_LOCK_WAIT` for the lock: a killed holder's session ends a moment
-        after its process (the server notices the closed socket), not at the same instant."""
-        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            conn.execute(text(f"SET lock_timeout = '{_PG_LOCK_WAIT}'"))
-            try:
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": self.key})
-            except OperationalError as exc:
-                if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
-                    raise
-                conn.close()
-                return False
-            conn.execute(text("RESET lock_timeout"))
-        except BaseException:
-            conn.invalidate()
-            conn.close()
-            raise
-        self.conn = conn
-        return True
-
-    def alive(self) -> bool:
-        if self.conn is None:
-            return False
-        try:
-            return bool(self.conn.execute(text("SELECT 1")).scalar())
-        except (DBAPIError, PipelineError):  # PipelineError: translated by `handle_error`
-            return False
-
-    def release(self) -> None:
-        conn, self.conn = self.conn, None
-        if conn is None:
-            return
-        try:
-            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-        except (DBAPIError, PipelineError):
-            pass  # the session is gone, and its lock with it
-        finally:
-            conn.invalidate()  # never back to the pool: a session holding the lock must end
-            conn.close()
