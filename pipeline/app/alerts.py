@@ -14,7 +14,7 @@ from pipeline.adapters.mail.transport import Transport
 from pipeline.adapters.state.store import StateStore
 from pipeline.config import Settings
 from pipeline.core.errors import PipelineError
-from pipeline.core.vocabulary import PARIS
+from pipeline.core.vocabulary import PARIS, RunOutcome
 
 log = logging.getLogger("diplomates.run")
 
@@ -54,7 +54,7 @@ def send_alert(
     previous = store.previous_outcome(run_id)
     if (
         previous is not None
-        and previous.outcome == "failed"
+        and previous.outcome == RunOutcome.FAILED
         and previous.started_at.astimezone(PARIS).date() == day
     ):
         log.info("no alert: the previous run failed too, and an alert went out today")

@@ -43,6 +43,12 @@ from pipeline.core.ledger import ledger_anomalies
 from pipeline.core.messages import message_key
 from pipeline.core.model import SheetWrite, Template, WritePlan
 from pipeline.core.reference import Reference
+from pipeline.core.vocabulary import (
+    JOURNAL_FAILURE,
+    JOURNAL_INTERRUPTED,
+    JOURNAL_SUCCESS,
+    RunOutcome,
+)
 
 log = logging.getLogger("diplomates.run")
 
@@ -116,7 +122,7 @@ class RunReport:
     run_id: str
     now: datetime
     dry_run: bool
-    outcome: str = "running"
+    outcome: str = RunOutcome.RUNNING
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     plan: WritePlan = field(default_factory=WritePlan)
     due: list[tuple[str, Template]] = field(default_factory=list)
@@ -253,17 +259,19 @@ class Runner:
         try:
             self._run(report, now, dry_run)
         except RunInterrupted as exc:
-            report.outcome = "interrupted"
+            report.outcome = RunOutcome.INTERRUPTED
             if not dry_run:
                 self.store.finish_run(
                     report.run_id, self.clock(), report.outcome, report.counts, str(exc)
                 )
                 if report.counts["emails_sent"] or report.counts["emails_failed"]:
-                    self._journal_alone(report, now, tick, "Interrompu")  # it changed something
+                    self._journal_alone(
+                        report, now, tick, JOURNAL_INTERRUPTED
+                    )  # it changed something
             log.warning("run stopped on request", extra={"counts": report.counts})
             raise
         except BaseException as exc:
-            report.outcome = "failed"
+            report.outcome = RunOutcome.FAILED
             log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
             if not dry_run:
                 # A lost lease: the sheet is the new holder's; refused inputs: nothing is written.
@@ -271,7 +279,7 @@ class Runner:
                 self._record_failure(report, now, tick, exc, journal=journal)
                 self._alert(report, exc)
             raise
-        report.outcome = "success" if report.changed else "idle"
+        report.outcome = RunOutcome.SUCCESS if report.changed else RunOutcome.IDLE
         if not dry_run:
             self.checkpoint("record")
             self.store.finish_run(report.run_id, self.clock(), report.outcome, report.counts)
@@ -426,7 +434,7 @@ class Runner:
         changed = any(not w.empty for w in writes) or mailed
         if changed:
             end = now + timedelta(seconds=time.monotonic() - tick)
-            writes.append(self._journal(tables, report, now, end, "Succès"))
+            writes.append(self._journal(tables, report, now, end, JOURNAL_SUCCESS))
         return WritePlan(sheets=tuple(w for w in writes if not w.empty))
 
     def _queue(self, evaluation: Evaluation, now: datetime) -> None:
@@ -514,9 +522,9 @@ class Runner:
         journal: bool = True,
     ) -> None:
         error = str(exc) if isinstance(exc, PipelineError) else type(exc).__name__
-        self.store.finish_run(report.run_id, self.clock(), "failed", report.counts, error)
+        self.store.finish_run(report.run_id, self.clock(), RunOutcome.FAILED, report.counts, error)
         if journal:  # staff see failed runs in the Journal too
-            self._journal_alone(report, now, tick, "Échec")
+            self._journal_alone(report, now, tick, JOURNAL_FAILURE)
 
     def _journal_alone(self, report: RunReport, now: datetime, tick: float, result: str) -> None:
         """Best effort: one Journal row for a run that ended early (failed, interrupted)."""

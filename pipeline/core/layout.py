@@ -41,7 +41,7 @@ from pipeline.core.model import (
     ValueColour,
 )
 from pipeline.core.text import fold
-from pipeline.core.vocabulary import DECISION, STAFF_COLUMNS
+from pipeline.core.vocabulary import DECISION, JOURNAL_FAILURE, STAFF_COLUMNS
 
 LAYOUT_VERSION = 1
 MARK_PREFIX = "dt-layout-"
@@ -174,7 +174,7 @@ ELIGIBILITY_COLOURS: dict[str, tuple[str, str, bool]] = {
 REASON_COLOURS: dict[str, tuple[str, str, bool]] = {
     r.label: (RED if r in REJECTING else ORANGE) for r in Reason
 }
-JOURNAL_COLOURS: dict[str, tuple[str, str, bool]] = {"Échec": RED}
+JOURNAL_COLOURS: dict[str, tuple[str, str, bool]] = {JOURNAL_FAILURE: RED}
 
 # Widths in characters, by header.
 COHORT_WIDTHS = {

@@ -52,6 +52,10 @@ JOURNAL_HEADERS = (
     "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
     "Courriels en attente", "Courriels incertains", "Exécution", "Courriels retrouvés",
 )  # fmt: skip
+# `Résultat`: what staff read of a run's outcome.
+JOURNAL_SUCCESS = "Succès"
+JOURNAL_FAILURE = "Échec"
+JOURNAL_INTERRUPTED = "Interrompu"
 
 
 # --- message states (the ledger's `state` column) ------------------------------------------------
@@ -74,3 +78,20 @@ UNSENT = (MessageState.PENDING, MessageState.RETRY)
 SETTLED = (MessageState.SENT, MessageState.FAILED, MessageState.INCERTAIN)
 # Need a person's look (`À vérifier`, `diplomates resend`).
 TROUBLED = (MessageState.FAILED, MessageState.INCERTAIN)
+
+
+# --- run outcomes (the `runs` table's `outcome`, logs, `status`) ----------------------------------
+
+
+class RunOutcome(StrEnum):
+    RUNNING = "running"  # started, not finished (yet)
+    SUCCESS = "success"  # finished and changed something (sent, wrote)
+    IDLE = "idle"  # finished, nothing to do
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"  # stopped on request (SIGTERM) at a step boundary
+    CRASHED = "crashed"  # left `running` by a killed process (marked by the next run)
+    SKIPPED = "skipped"  # the scheduler's word: another run held the lock (never recorded)
+
+
+# Runs that ended by themselves: their moment counts as the last run's.
+FINISHED = (RunOutcome.SUCCESS, RunOutcome.IDLE)

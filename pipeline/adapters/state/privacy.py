@@ -32,6 +32,7 @@ from pipeline.adapters.state.store import MessageRecord, StateStore
 from pipeline.core import vocabulary
 from pipeline.core.model import Template
 from pipeline.core.privacy import ERASED_MARK
+from pipeline.core.vocabulary import RunOutcome
 
 SALT = "erasure_salt"
 # Messages whose copy may be dropped once old enough: delivered, refused, or left uncertain.
@@ -220,7 +221,9 @@ class PrivacyState:
                 .values(raw=None, error=None)
             ).rowcount
             removed = conn.execute(
-                delete(runs).where(runs.c.started_at < cutoff).where(runs.c.outcome != "running")
+                delete(runs)
+                .where(runs.c.started_at < cutoff)
+                .where(runs.c.outcome != RunOutcome.RUNNING.value)
             ).rowcount
         return stripped or 0, removed or 0
 

@@ -40,7 +40,7 @@ from pipeline.adapters.state.trouble import NEARLY_FULL, SQLITE_TROUBLE, trouble
 from pipeline.core.cohort import LedgerEntry
 from pipeline.core.errors import PipelineError
 from pipeline.core.model import Template
-from pipeline.core.vocabulary import MessageState
+from pipeline.core.vocabulary import FINISHED, MessageState, RunOutcome
 
 # The ledger's states as the plain strings stored in `messages.state` (core/vocabulary).
 PENDING, SENDING = MessageState.PENDING.value, MessageState.SENDING.value
@@ -453,7 +453,7 @@ class StateStore(LockHolder):
             conn.execute(
                 insert(runs).values(
                     id=run_id, started_at=_utc(started_at),
-                    as_of=_utc(as_of) if as_of else None, outcome="running", counts="{}",
+                    as_of=_utc(as_of) if as_of else None, outcome=RunOutcome.RUNNING.value, counts="{}",
                 )
             )  # fmt: skip
         return run_id
@@ -469,7 +469,7 @@ class StateStore(LockHolder):
         with self.engine.begin() as conn:
             conn.execute(
                 update(runs).where(runs.c.id == run_id).values(
-                    finished_at=_utc(finished_at), outcome=outcome,
+                    finished_at=_utc(finished_at), outcome=str(outcome),
                     counts=json.dumps(counts, sort_keys=True), error=error,
                 )
             )  # fmt: skip
@@ -477,17 +477,25 @@ class StateStore(LockHolder):
     def mark_abandoned_runs(self, current: str) -> list[str]:
         """Runs left `running` by a killed process become `crashed`; call with the lock held
         (then no other run is alive). Returns their ids."""
-        stale = select(runs.c.id).where(runs.c.outcome == "running").where(runs.c.id != current)
+        stale = (
+            select(runs.c.id)
+            .where(runs.c.outcome == RunOutcome.RUNNING.value)
+            .where(runs.c.id != current)
+        )
         with self.engine.begin() as conn:
             found = [row.id for row in conn.execute(stale)]
             if found:
-                conn.execute(update(runs).where(runs.c.id.in_(found)).values(outcome="crashed"))
+                conn.execute(
+                    update(runs)
+                    .where(runs.c.id.in_(found))
+                    .values(outcome=RunOutcome.CRASHED.value)
+                )
         return found
 
     def last_moment(self, current: str | None = None) -> datetime | None:
         """The latest moment (`as_of`, else start) of a run that finished (success or idle)."""
         query = select(func.max(func.coalesce(runs.c.as_of, runs.c.started_at))).where(
-            runs.c.outcome.in_(["success", "idle"])
+            runs.c.outcome.in_([o.value for o in FINISHED])
         )
         if current is not None:
             query = query.where(runs.c.id != current)
@@ -506,7 +514,7 @@ class StateStore(LockHolder):
             query = (
                 select(runs.c.id)
                 .where(runs.c.started_at < started)
-                .where(runs.c.outcome.in_(["success", "idle", "failed"]))
+                .where(runs.c.outcome.in_([o.value for o in (*FINISHED, RunOutcome.FAILED)]))
                 .order_by(runs.c.started_at.desc())
                 .limit(1)
             )
