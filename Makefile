@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test lint unit bench clean
 
 $(STAMP): pyproject.toml
+	# Pango and fonts for the PDF certificates (WeasyPrint), pdftotext for the tests
+	sh tools/system_deps.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import importlib
 
-MODULES = ["bench.pipeline_runs", "bench.matching", "bench.google_calls", "bench.smtp_delivery"]
+MODULES = [
+    "bench.pipeline_runs",
+    "bench.matching",
+    "bench.google_calls",
+    "bench.smtp_delivery",
+    "bench.sessions",
+]
 
 for name in MODULES:
     try:

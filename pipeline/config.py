@@ -17,6 +17,7 @@ from pipeline.core.settings import (
     DEFAULT_ALIASES,
     DEFAULT_INTERVAL_MINUTES,
     AlertSettings,
+    CertificateSettings,
     CohortSettings,
     ColumnSettings,
     EmailSettings,
@@ -25,6 +26,7 @@ from pipeline.core.settings import (
     SafetySettings,
     ScheduleSettings,
     Section,
+    SessionSettings,
     Settings,
     SheetNames,
     SpreadsheetSettings,
@@ -48,6 +50,8 @@ __all__ = [
     "AlertSettings",
     "PrivacySettings",
     "SafetySettings",
+    "SessionSettings",
+    "CertificateSettings",
     "Settings",
     "load_settings",
 ]
@@ -107,6 +111,9 @@ def load_settings(path: Path) -> Settings:
                 }
             ),
             "state": StateSettings(url=_relative_sqlite(settings.state.url, base)),
+            "certificates": settings.certificates.model_copy(
+                update={"folder": _resolve(base, settings.certificates.folder)}
+            ),
         }
     )
 

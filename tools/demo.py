@@ -61,17 +61,24 @@ def main(argv: list[str]) -> int:
     out = book.parent
     if "--fresh" in argv and out.exists():
         shutil.rmtree(out)
-    runs = RUNS[-1:]
+    from tools.demo_sessions import (  # sessions, attendance, certificates
+        LAST_RUN,
+        after_registration,
+    )
+
+    runs, fresh = [LAST_RUN], False
     if not book.exists():
         out.mkdir(parents=True, exist_ok=True)
         write_workbook(book)
         print(f"generated {book.relative_to(ROOT)} (synthetic data)")
-        runs = RUNS
+        runs, fresh = list(RUNS), True
     for as_of in runs:
         print(f"$ diplomates run --config config/demo.toml --as-of {as_of}")
         code = cli(["run", "--config", str(CONFIG), "--as-of", as_of])
         if code:
             return code
+    if fresh and after_registration(cli, CONFIG, book):
+        return 1
     summary()
     return 0
 

@@ -5,15 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.adapters.sheets import Spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError, UsageError
-from pipeline.core.model import Template
+from pipeline.core.model import DOCUMENT_TEMPLATES, SESSION_TEMPLATES, Person, Template
 from pipeline.core.vocabulary import TROUBLED, MessageState
+
+if TYPE_CHECKING:
+    from pipeline.adapters.mail.render import Attachment
 
 SAMPLE_MEMBER = "Saint-Étienne"
 SAMPLE_WAITLIST_POSITION = 3
+SAMPLE_CODE = "DT26-7K4M-Q9ZP"
 
 
 def template_named(name: str) -> Template:
@@ -62,6 +67,11 @@ def resend(
             f"no {what} in the state database {settings.state.url}; `diplomates status` lists "
             "the messages to check, with their ids"
         )
+    if len(found) > 1:  # session messages: one per session and version
+        raise PipelineError(
+            f"{what}: {len(found)} messages (one per session and version); say which with "
+            "--message ID (`diplomates status` and the `À vérifier` row give it)"
+        )
     record = found[0]
     stamp = record.updated_at.strftime("%Y-%m-%d %H:%M UTC") if record.updated_at else "?"
     if record.state == MessageState.SENT:
@@ -87,6 +97,36 @@ def resend(
         return ResendOutcome(record.message_id, MessageState.PENDING, ran=False)
     after = store.find_messages(message_id=record.message_id)
     return ResendOutcome(record.message_id, after[0].state if after else "?", ran=True)
+
+
+def _sample_attachments(
+    settings: Settings,
+    template: Template,
+    person: Person,
+    member_name: str | None,
+    moment: datetime,
+) -> tuple[Attachment, ...]:
+    """A session message's `.ics` for the sample session; a document's PDF for this person."""
+    from pipeline.adapters.mail.render import Attachment
+    from pipeline.adapters.mail.session_render import sample_session, session_attachment
+
+    if template in SESSION_TEMPLATES:
+        session = sample_session(moment)
+        return (session_attachment(session, template, 0, person, settings, moment),)
+    if template not in DOCUMENT_TEMPLATES:
+        return ()
+    from pipeline.adapters.pdf import DocumentFacts, DocumentRenderer
+
+    session = sample_session(moment)
+    facts = DocumentFacts(
+        kind=template, full_name=person.display_name,
+        authority=member_name or person.authority, cohort=settings.cohort.name,
+        code=SAMPLE_CODE, attended_count=5, held_count=6, hours="31 h 30",
+        sessions=(session.title,), issued=moment,
+    )  # fmt: skip
+    data = DocumentRenderer(settings.programme).render(facts)
+    name = "certificat-auditeur" if template is Template.CERTIFICAT else "attestation"
+    return (Attachment(f"{name}-{SAMPLE_CODE}.pdf", "application/pdf", data),)
 
 
 def preview(
@@ -141,6 +181,9 @@ def preview(
                 "fits their Statut (e.g. inscription_confirmee or place_liberee), or leave out "
                 "--email to preview with sample data"
             )
+    from pipeline.adapters.mail.session_render import sample_extra
+
+    attachments = _sample_attachments(settings, template, person, member_name, moment)
     message = render_message(
         template,
         person=person,
@@ -149,6 +192,8 @@ def preview(
         message_id=message_key(settings.cohort.name, person.id, template),
         now=moment,
         waitlist_position=position,
+        extra=sample_extra(template, moment),
+        attachments=attachments,
     )
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
@@ -160,6 +205,8 @@ def preview(
         "body.html": str(html.get_content()).encode(),
         "message.eml": message.as_bytes(),
     }
+    for attachment in attachments:  # the .ics or the PDF, to open as recipients will
+        files[attachment.filename] = attachment.data
     written = []
     for name, data in files.items():
         path = out / name

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipeline.adapters.sheets import Spreadsheet, Table
+from pipeline.adapters.state.documents import DocumentStore
 from pipeline.adapters.state.privacy import PrivacyState
 from pipeline.adapters.state.store import MessageRecord, StateStore
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet
@@ -175,7 +176,7 @@ def _sheet_names(settings: Settings) -> list[str]:
     names = settings.sheets
     return [
         names.responses, names.members, settings.cohort.name, names.review, names.journal,
-        names.dashboard,
+        names.dashboard, names.attendance, names.certificates,
     ]  # fmt: skip
 
 
@@ -201,6 +202,10 @@ def _outbox_files(settings: Settings, person_id: str, email: str) -> list[Path]:
         if f".{person_id}." in path.name or wanted in path.read_bytes().lower():
             found.append(path)
     return found
+
+
+def _documents(settings: Settings, store: StateStore) -> DocumentStore:
+    return DocumentStore(store, settings.certificates.folder)
 
 
 def _key(email: str) -> str:
@@ -294,7 +299,10 @@ def export(
         "generated_at": _iso(now or datetime.now(UTC)),
         "sources": {
             "form_answers": f"{where}, feuille « {names.responses} »",
-            "cohort_rows": f"{where}, feuille « {settings.cohort.name} »",
+            "cohort_rows": f"{where}, feuilles « {settings.cohort.name} », "
+            f"« {names.attendance} » et « {names.certificates} »",
+            "documents": f"dossier {settings.certificates.folder} et base d'état {database} "
+            "(table documents)",
             "review_rows": f"{where}, feuille « {names.review} »",
             "messages": f"registre des envois, base d'état {database} (table messages)",
             "outbox_files": f"dossier {settings.email.outbox}"
@@ -305,6 +313,17 @@ def export(
         "cohort_rows": rows(holdings.cohort),
         "review_rows": rows(holdings.review),
         "messages": [message(row) for row in ledger],
+        "documents": [
+            {
+                "code": d.code,
+                "kind": d.kind,
+                "cohort": d.cohort,
+                "issued_at": _iso(d.issued_at),
+                "file": d.file if Path(d.file).exists() else None,
+                "erased_at": _iso(d.erased_at),
+            }
+            for d in _documents(settings, store).of_person(holdings.person_id)
+        ],
         "outbox_files": [{"file": str(p), "bytes": p.stat().st_size} for p in files],
         "mentions": [
             {
@@ -359,6 +378,7 @@ class ErasureReport:
     messages: list[MessageRecord] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # run records whose error quotes them
     files: list[Path] = field(default_factory=list)
+    documents: int = 0  # certificate PDFs deleted (their codes then verify as erased)
     tombstone: bool = False  # a tombstone is (or would be) kept
     compacted: bool = False
     leftovers: list[str] = field(default_factory=list)  # what the check after erasing found
@@ -419,6 +439,11 @@ class ErasureReport:
         if self.runs:
             lines.append(f"  - {would}mask the address in {len(self.runs)} recorded run error(s)")
         lines.append(f"  - {would}delete {len(self.files)} outbox file(s)")
+        if self.acted and self.documents:
+            lines.append(
+                f"  - deleted {self.documents} certificate document(s); their codes now verify "
+                "as erased"
+            )
         lines.append(
             f"  - {would}compact the state database (VACUUM, WAL checkpoint)"
             + (
@@ -523,6 +548,8 @@ def erase(
         deleted, masked = privacy.forget(holdings.person_id, [key, *holdings.names])
         for path in report.files:
             path.unlink(missing_ok=True)
+        # certificate PDFs deleted, the registry keeps the code only ("effacé" for `verify`)
+        report.documents = _documents(settings, store).erase(holdings.person_id, started)
         report.compacted = privacy.compact()
         report.acted = True
         report.leftovers = _leftovers(settings, spreadsheet, privacy, key, include_source)
@@ -560,6 +587,9 @@ def _leftovers(
     if privacy.runs_mentioning([key]):
         found.append("run records")
     found += [str(p) for p in _outbox_files(settings, holdings.person_id, key)]
+    store = privacy.store
+    documents = _documents(settings, store).of_person(holdings.person_id)
+    found += [d.file for d in documents if Path(d.file).exists() or d.full_name]
     return found
 
 

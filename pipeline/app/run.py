@@ -42,6 +42,7 @@ from pipeline.core.journal import COUNT_KEYS, journal_entry, sheet_counts
 from pipeline.core.ledger import ledger_anomalies
 from pipeline.core.messages import message_key
 from pipeline.core.model import SheetWrite, Template, WritePlan
+from pipeline.core.programme import ProgrammeEvaluation, dashboard_sections, programme_writes
 from pipeline.core.reference import Reference
 from pipeline.core.vocabulary import (
     JOURNAL_FAILURE,
@@ -57,7 +58,7 @@ QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
 # only: a run never stops between handing a message to the transport and writing the ledger.
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
-INNER_STEPS = ("send.transport", "send.ledger", "record", "release")
+INNER_STEPS = ("send.transport", "send.ledger", "record", "release", "queue.document")
 CRASH_ENV = "DIPLOMATES_CRASH_AT"
 
 
@@ -166,6 +167,7 @@ class Runner:
         self.report: RunReport | None = None
         self._lease: _Lease | None = None
         self._withdrawn: frozenset[str] = frozenset()  # person ids (see `_screened`)
+        self._programme: ProgrammeEvaluation = ProgrammeEvaluation()  # sessions, certificates
         self._force = False  # `run --force`: the sanity guard only warns
 
     @property
@@ -175,11 +177,13 @@ class Runner:
         return self._transport
 
     def sheet_names(self) -> list[str]:
+        from pipeline.app.programme_run import programme_sheets
+
         names = self.settings.sheets
         return [
             names.responses, names.members, self.settings.cohort.name,
             names.review, names.journal, names.dashboard,
-        ]  # fmt: skip
+        ] + programme_sheets(self.settings)  # fmt: skip
 
     def read(self) -> dict[str, Table]:
         tables = dict(self.spreadsheet.read(self.sheet_names()))
@@ -323,23 +327,25 @@ class Runner:
         evaluation = self.evaluate(tables, ledger, now)
         members = tables[settings.sheets.members]
         self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
-        report.due = evaluation.due
+        report.due = evaluation.due + self._evaluate_programme(tables, ledger, evaluation, now)
         if dry_run:
             report.before = dict(tables)
-            due_ids = {pid for pid, _ in evaluation.due}
+            due_ids = {pid for pid, _ in report.due}
             report.addresses = {p.id: p.email for p in evaluation.people if p.id in due_ids}
         log.info(
             "run %s: %d rows read, %d people, %d messages due",
-            report.run_id, evaluation.rows_read, len(evaluation.people), len(evaluation.due),
+            report.run_id, evaluation.rows_read, len(evaluation.people), len(report.due),
         )  # fmt: skip
         if not dry_run:
             self.checkpoint("queue")
             self._queue(evaluation, now)
+            self._queue_programme(evaluation, now)
             self._cancel_withdrawn(report)
             self._preflight(now)
             self._deliver(report, now)
             self.checkpoint("plan")
             ledger = self.store.ledger(cohort)
+            self._evaluate_programme(tables, ledger, evaluation, now)  # statuses as sent
         report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
         if dry_run or report.plan.empty:
             return
@@ -355,6 +361,7 @@ class Runner:
             tables = self.read()
             ledger = self.store.ledger(cohort)
             evaluation = self.evaluate(tables, ledger, now)
+            self._evaluate_programme(tables, ledger, evaluation, now)
             report.plan = self._plan(report, evaluation, ledger, tables, now, tick)
             if report.plan.empty:
                 return
@@ -403,6 +410,33 @@ class Runner:
             clock=self.clock(),
         )
 
+    def _evaluate_programme(
+        self,
+        tables: dict[str, Table],
+        ledger: Sequence[LedgerEntry],
+        evaluation: Evaluation,
+        now: datetime,
+    ) -> list[tuple[str, Template]]:
+        """Sessions, attendance, certificates (off without a `Sessions` sheet); what is due."""
+        from pipeline.app.programme_run import ProgrammeStep
+
+        self._programme = ProgrammeStep(self.settings, self.store).evaluate(
+            evaluation, ledger, tables, now, withdrawn=self._withdrawn,
+            time_zone=self.spreadsheet.time_zone,
+            dry_run=self.report is not None and self.report.dry_run,
+        )  # fmt: skip
+        programme = self._programme
+        due = [(d.person_id, d.template) for d in programme.due]
+        due += [(r.participant.id, r.template) for r in programme.documents_due if r.template]
+        return due
+
+    def _queue_programme(self, evaluation: Evaluation, now: datetime) -> None:
+        from pipeline.app.programme_run import ProgrammeStep
+
+        ProgrammeStep(self.settings, self.store).queue(
+            self._programme, evaluation, now, checkpoint=self.checkpoint
+        )
+
     def reference(self) -> Reference:
         """The official list of collectivités (COG), loaded once per process."""
         from pipeline.adapters.reference import load_reference
@@ -421,7 +455,9 @@ class Runner:
         """The run's one write batch: output sheets, staff anomalies and a Journal row."""
         settings = self.settings
         config = str(settings.source) if settings.source else "CONFIG"
-        anomalies = evaluation.anomalies + ledger_anomalies(ledger, evaluation, config)
+        programme = self._programme
+        anomalies = evaluation.anomalies + programme.anomalies
+        anomalies += ledger_anomalies(ledger, evaluation, config, settings.cohort.name)
         evaluation = Evaluation(
             evaluation.rows_read, evaluation.people, evaluation.matches, evaluation.placements,
             anomalies, evaluation.due, evaluation.members, evaluation.absent,
@@ -429,7 +465,17 @@ class Runner:
         mailed = report.counts["emails_sent"] > 0 or report.counts["emails_failed"] > 0
         mailed = mailed or report.counts.get("emails_recovered", 0) > 0  # the Journal says so
         marks = self.spreadsheet.layout_marks()
-        writes = plan_outputs(evaluation, ledger, tables, settings, marks, fr_stamp(now), mailed)
+        names = settings.sheets
+        more = programme_writes(
+            programme, tables, attendance_sheet=names.attendance,
+            certificates_sheet=names.certificates, marks=marks,
+        )  # fmt: skip
+        active = mailed or any(not w.empty for w in more)
+        writes = plan_outputs(
+            evaluation, ledger, tables, settings, marks, fr_stamp(now), active,
+            dashboard_sections(programme, ledger),
+        )  # fmt: skip
+        writes += more
         report.counts.update(sheet_counts(evaluation, writes, tables.get(settings.cohort.name)))
         changed = any(not w.empty for w in writes) or mailed
         if changed:

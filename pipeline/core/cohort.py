@@ -64,6 +64,9 @@ class LedgerEntry:
     state: str  # a MessageState
     at: datetime | None
     error: str | None = None  # the mail server's last reply, for `failed` and `incertain`
+    session: str = ""  # session templates: the session's code
+    version: str = ""  # session templates: `v2` (invitation, change), `J-7` (reminder)
+    detail: str = ""  # invitations and changes: the session's fingerprint (core/sessions.py)
 
 
 ABSENT_MARK = "0 (absent du formulaire)"  # `Réponses` of a row whose answers are not found
@@ -393,7 +396,13 @@ def sent_summary(entries: Sequence[LedgerEntry]) -> str:
         if e.state in STATE_WORDS and e.at is not None
     ]
     return format_sent(
-        SentEntry(e.template.value, e.at.astimezone(PARIS).date(), state=e.state)
+        SentEntry(
+            e.template.value,
+            e.at.astimezone(PARIS).date(),
+            session=e.session or None,
+            qualifier=e.version if e.version and e.version != "v1" else None,  # v1: implied
+            state=e.state,
+        )
         for e in shown
         if e.at is not None
     )
@@ -469,7 +478,10 @@ def _label_order(label: str) -> tuple[bool, str]:
 
 
 def dashboard_grid(
-    evaluation: Evaluation, settings: Settings, updated: str = ""
+    evaluation: Evaluation,
+    settings: Settings,
+    updated: str = "",
+    extra: Sequence[Sequence[Cell]] = (),
 ) -> list[list[Cell]]:
     """Key figures, then counts by Statut, Éligibilité, type of collectivité and région.
 
@@ -523,7 +535,7 @@ def dashboard_grid(
             if counts[label] or title in ("Statut", "Éligibilité")
         )
         grid.append(["", ""])
-    return grid[:-1]
+    return grid[:-1] + [list(line) for line in extra]
 
 
 def shown_update(table: Table | None) -> str:
@@ -542,13 +554,15 @@ def plan_outputs(
     marks: Mapping[str, str] | None = None,
     stamp: str = "",
     activity: bool = False,
+    dashboard_extra: Sequence[Sequence[Cell]] = (),
 ) -> list[SheetWrite]:
     """Writes for the cohort sheet, `À vérifier` and `Tableau de bord` (Journal is the run's).
 
     Each write carries its sheet's layout when the layout mark read with the sheet (`marks`)
     is not the current one (core/layout.py). The dashboard shows `stamp` as its last update when
-    this run changes anything, in these sheets or elsewhere (`activity`: mail was sent); else the
-    date it shows stays, so an idle run plans nothing.
+    this run changes anything, in these sheets or elsewhere (`activity`: mail was sent, or another
+    sheet changed); else the date it shows stays, so an idle run plans nothing. `dashboard_extra`
+    rows (sessions, documents) follow the dashboard's own sections.
     """
     names = settings.sheets
     current = tables.get(settings.cohort.name)
@@ -577,7 +591,7 @@ def plan_outputs(
     current = tables.get(names.dashboard)
 
     def board(updated: str) -> SheetWrite:
-        grid = dashboard_grid(evaluation, settings, updated)
+        grid = dashboard_grid(evaluation, settings, updated, dashboard_extra)
         return with_layout(plan_grid(names.dashboard, current, grid), dashboard_layout(grid), marks)
 
     dashboard = board(shown_update(current))

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pipeline.core.cohort import Evaluation
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import fold
-from pipeline.core.vocabulary import ID, MEMBERS_SHEET, RESPONSES_SHEET
+from pipeline.core.vocabulary import COHORT_NAME, ID, MEMBERS_SHEET, RESPONSES_SHEET
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Limits:
 
     responses: str = RESPONSES_SHEET
     members: str = MEMBERS_SHEET
-    cohort: str = "Promotion 2026"
+    cohort: str = COHORT_NAME
     max_vanished_share: float = 0.2
     max_eligibility_change_share: float = 0.25
     min_people: int = 20

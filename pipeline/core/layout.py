@@ -221,6 +221,7 @@ def layout_mark(layout: SheetLayout) -> str:
     """
     width = max(layout.owned_cols, default=0)
     text = repr((LAYOUT_VERSION, replace(layout, mark="", width=width)))
+    text = text.replace(", number_formats=()", "")  # marks made before the field stay valid
     return MARK_PREFIX + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 

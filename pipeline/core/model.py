@@ -77,6 +77,8 @@ class Reason(StrEnum):
     COURRIEL_REJETE = "courriel_rejete"
     ENVOI_INCERTAIN = "envoi_incertain"
     ABSENT_DU_FORMULAIRE = "absent_du_formulaire"
+    SESSION_INVALIDE = "session_invalide"
+    EMARGEMENT_INVALIDE = "emargement_invalide"
 
     @property
     def rejects(self) -> bool:
@@ -124,6 +126,28 @@ class Template(StrEnum):
     INSCRIPTION_CONFIRMEE = "inscription_confirmee"
     LISTE_ATTENTE = "liste_attente"
     PLACE_LIBEREE = "place_liberee"
+    INVITATION_SESSION = "invitation_session"
+    SESSION_MODIFIEE = "session_modifiee"
+    SESSION_ANNULEE = "session_annulee"
+    RAPPEL_SESSION = "rappel_session"
+    CERTIFICAT = "certificat"
+    ATTESTATION = "attestation"
+
+    @property
+    def per_session(self) -> bool:
+        """True for the templates sent once per session (and version), not once per person."""
+        return self in SESSION_TEMPLATES
+
+
+SESSION_TEMPLATES = frozenset(
+    {
+        Template.INVITATION_SESSION,
+        Template.SESSION_MODIFIEE,
+        Template.SESSION_ANNULEE,
+        Template.RAPPEL_SESSION,
+    }
+)
+DOCUMENT_TEMPLATES = frozenset({Template.CERTIFICAT, Template.ATTESTATION})
 
 
 class Response(Frozen):
@@ -355,6 +379,8 @@ class SheetLayout:
     row_rules: tuple[RowRule, ...] = ()
     charts: tuple[Chart, ...] = ()
     mark: str = ""
+    # (column, pattern) date-time formats of the data cells, e.g. "dd/mm/yyyy hh:mm"
+    number_formats: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

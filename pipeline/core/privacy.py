@@ -274,6 +274,20 @@ def find_person(
             if first or last:
                 people.add((first, last))
     own.update((settings.cohort.name, r.row) for r in cohort)
+    for sheet in (names.attendance, names.certificates):  # rows keyed by ID, like the cohort
+        table = tables.get(sheet) or []
+        if not table:
+            continue
+        id_col = header_index(table[0]).get(fold("ID"))
+        key_cols[sheet] = id_col
+        width = _width(table)
+        for index, cells in enumerate(table[1:], start=2):
+            if id_col is None or _cell(cells, id_col).strip() != pid:
+                continue
+            cohort.append(
+                FoundRow(sheet, index, _labelled(table[0], cells, width), width, id_col + 1, pid)
+            )
+            own.add((sheet, index))
 
     review: list[FoundRow] = []
     table = tables.get(names.review) or []
@@ -308,7 +322,8 @@ def find_person(
     split = {(fold(first), fold(last)) for first, last in people if first and last}
     mentions: list[Mention] = []
     for sheet in (names.responses, settings.cohort.name, names.review, names.journal,
-                  names.dashboard, names.members):  # fmt: skip
+                  names.dashboard, names.members, names.attendance,
+                  names.certificates):  # fmt: skip
         table = tables.get(sheet) or []
         if not table:
             continue

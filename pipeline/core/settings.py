@@ -15,12 +15,16 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.core.vocabulary import (
+    ATTENDANCE_SHEET,
+    CERTIFICATES_SHEET,
+    COHORT_NAME,
     DASHBOARD_SHEET,
     JOURNAL_SHEET,
     MEMBERS_SHEET,
     PARIS,
     RESPONSES_SHEET,
     REVIEW_SHEET,
+    SESSIONS_SHEET,
 )
 
 
@@ -50,6 +54,9 @@ class SheetNames(Section):
     review: str = REVIEW_SHEET
     journal: str = JOURNAL_SHEET
     dashboard: str = DASHBOARD_SHEET
+    sessions: str = SESSIONS_SHEET
+    attendance: str = ATTENDANCE_SHEET
+    certificates: str = CERTIFICATES_SHEET
 
 
 DEFAULT_ALIASES: dict[str, list[str]] = {
@@ -131,7 +138,7 @@ class EmailSettings(Section):
 
 
 class CohortSettings(Section):
-    name: str = "Promotion 2026"
+    name: str = COHORT_NAME
     capacity: int = Field(gt=0)
     require_staff_approval: bool = False
     registration_opens: datetime
@@ -254,6 +261,38 @@ class SafetySettings(Section):
     clock_tolerance_minutes: float = Field(default=5, ge=0)  # a clock behind the last run's
 
 
+class SessionSettings(Section):
+    """Sessions (SPEC "After registration"): reminders this many days before each Début."""
+
+    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _positive(cls, value: list[int]) -> list[int]:
+        if any(d < 1 for d in value):
+            raise ValueError("reminder days are whole numbers of days, 1 or more")
+        return sorted(set(value), reverse=True)
+
+
+class CertificateSettings(Section):
+    """Certificates: when they are decided, the attendance needed, approval, where PDFs live.
+
+    `issue_after` unset: once the last planned session has ended.
+    """
+
+    issue_after: datetime | None = None
+    min_attendance: float = Field(default=0.75, gt=0, le=1)
+    require_staff_approval: bool = True
+    folder: Path = Path("certificats")
+
+    @field_validator("issue_after")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=PARIS)
+        return value
+
+
 class Settings(Section):
     spreadsheet: SpreadsheetSettings
     sheets: SheetNames = Field(default_factory=SheetNames)
@@ -266,4 +305,6 @@ class Settings(Section):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     safety: SafetySettings = Field(default_factory=SafetySettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    certificates: CertificateSettings = Field(default_factory=CertificateSettings)
     source: Path | None = Field(default=None, exclude=True)

@@ -20,8 +20,13 @@ MEMBERS_SHEET = "Adhérents"
 REVIEW_SHEET = "À vérifier"
 JOURNAL_SHEET = "Journal"
 DASHBOARD_SHEET = "Tableau de bord"
+SESSIONS_SHEET = "Sessions"  # staff plan the sessions here (read only)
+ATTENDANCE_SHEET = "Émargement"
+CERTIFICATES_SHEET = "Certificats"
 
-# --- the cohort sheet (named after the cohort, e.g. `Promotion 2026`) ----------------------------
+# --- the cohort sheet (named after the cohort: `[cohort].name`) --------------------------------
+
+COHORT_NAME = "Promotion 2026"  # the default cohort, and the sheet's name
 
 ID = "ID"
 STATUS = "Statut"
@@ -44,6 +49,17 @@ REVIEW_HEADERS = (
     REVIEW_KEY, "Ligne", ID, "Personne", "Collectivité (saisie)", "Motif", "Explication",
     "Code motif",
 )  # fmt: skip
+
+# --- after registration: `Sessions` (staff's plan), `Émargement`, `Certificats` ----------------
+
+SESSION_HEADERS = ("Session", "Titre", "Format", "Début", "Fin", "Lieu", "Lien", "Statut")
+ATTENDANCE_BASE = (ID, "Nom", "Prénom", "Collectivité adhérente", "Éligibilité")
+ATTENDANCE_TAIL = ("Présences", "Taux", "Heures")  # after one column per session held
+CERTIFICATE_HEADERS = (
+    ID, "Nom", "Prénom", "Collectivité adhérente", "Éligibilité", "Document", "Présences",
+    "Taux", "Heures", "Code de vérification", STATUS, DECISION, NOTES,
+)  # fmt: skip
+CERTIFICATE_OWNED = tuple(h for h in CERTIFICATE_HEADERS if h not in STAFF_COLUMNS)
 
 # --- `Journal`: one row per run that changed something -------------------------------------------
 

@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--email", metavar="ADDRESS", help="a real person's data (else sample)")
     preview.add_argument("--out", required=True, type=Path, help="folder for the four files")
     preview.add_argument("--as-of", type=_as_of, metavar="ISO-DATETIME", help="render as if then")
+    sessions = commands.add_parser("sessions", help="the Sessions sheet (after registration)")
+    sessions.add_argument("action", choices=["init"], help="init: create the empty sheet")
+    sessions.add_argument("--config", required=True, type=Path, help="TOML config file")
+    verify = commands.add_parser("verify", help="say whose document a verification code is")
+    verify.add_argument("code", metavar="CODE", help="e.g. DT26-7K4M-Q9ZP")
+    verify.add_argument("--config", required=True, type=Path, help="TOML config file")
     _privacy_commands(commands)
     for command in commands.choices.values():  # `diplomates run --debug` works as well
         command.add_argument(
@@ -299,6 +305,24 @@ def command_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_sessions(args: argparse.Namespace) -> int:
+    from pipeline.app.programme_commands import sessions_init
+    from pipeline.config import load_settings
+
+    print(sessions_init(load_settings(args.config)))
+    return 0
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    """Exit 0 for a known code (valid or erased), 1 for an unknown or malformed one."""
+    from pipeline.app.programme_commands import verify
+    from pipeline.config import load_settings
+
+    outcome = verify(load_settings(args.config), args.code)
+    print(outcome.text)
+    return 0 if outcome.found else 1
+
+
 def command_export(args: argparse.Namespace) -> int:
     import json
 
@@ -367,7 +391,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "run": command_run, "status": command_status, "resend": command_resend,
         "preview": command_preview, "schedule": command_schedule, "export": command_export,
-        "erase": command_erase, "purge": command_purge,
+        "erase": command_erase, "purge": command_purge, "sessions": command_sessions,
+        "verify": command_verify,
     }  # fmt: skip
     try:
         return handlers[args.command](args)

@@ -29,6 +29,7 @@ from pipeline.adapters.mail.render import (
     render_raw,
     sample_person,
 )
+from pipeline.adapters.mail.session_render import sample_extra
 from pipeline.config import Settings
 from pipeline.core.model import Person, Role, Template
 
@@ -75,6 +76,7 @@ def render(
     message_id: str = "DT-3F9A1C07B2.promotion-2026.inscription_confirmee",
     **kwargs: Any,
 ) -> EmailMessage:
+    kwargs.setdefault("extra", sample_extra(template, now))
     return render_message(
         template,
         person=person or make_person(),
@@ -537,6 +539,7 @@ def package_built(raw_of: Template, person: Person, settings: Settings) -> Email
     subject, text, html = _render_parts(
         raw_of, person=person, member_name="Saint-Étienne", settings=settings, now=WHILE_OPEN,
         waitlist_position=None, templates_dir=None,
+        extra=tuple(sorted(sample_extra(raw_of, WHILE_OPEN).items())),
     )  # fmt: skip
     msg = EmailMessage()
     msg["From"] = f"{settings.email.sender_name} <{settings.email.sender}>"
@@ -567,6 +570,7 @@ def test_raw_bytes_read_back_as_the_email_package_builds_them(
     raw = render_raw(
         template, person=person, member_name="Saint-Étienne", settings=settings,
         message_id=f"key.{template.value}", now=WHILE_OPEN,
+        extra=sample_extra(template, WHILE_OPEN),
     )  # fmt: skip
     ours = email.message_from_bytes(raw, policy=email.policy.default)
     theirs = package_built(template, person, settings)
@@ -625,6 +629,7 @@ def test_bodies_rendered_once_per_kind_give_the_same_bytes_as_a_full_render(
         person=person, member_name=authority if member else None, settings=make_settings(),
         message_id="key", now=when,
         waitlist_position=position if template == Template.LISTE_ATTENTE else None,
+        extra=sample_extra(template, when),
     )  # fmt: skip
     fast = render_raw(template, **arguments)
     with pytest.MonkeyPatch.context() as patch:

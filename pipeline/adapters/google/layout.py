@@ -161,6 +161,17 @@ def layout_requests(sheet_id: int, layout: SheetLayout, before: Existing) -> lis
         {"setDataValidation": {"range": _grid(sheet_id, Area(2, left, layout.rows, right))}}
         for left, right in _runs([c for c in layout.owned_cols if c not in listed])
     ]
+    requests += [
+        {
+            "repeatCell": {
+                "range": _grid(sheet_id, Area(2, col, layout.rows, col)),
+                "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE_TIME",
+                                                                "pattern": pattern}}},
+                "fields": "userEnteredFormat.numberFormat",
+            }
+        }
+        for col, pattern in layout.number_formats
+    ]  # fmt: skip
     for dropdown in layout.dropdowns:
         requests.append(
             {

@@ -18,7 +18,8 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.headerregistry import Address
@@ -99,7 +100,7 @@ def _display_url(url: str) -> str:
     return _SCHEME.sub("", url).rstrip("/")
 
 
-_SUBJECTS: dict[tuple[Environment, str, str, str], str] = {}
+_SUBJECTS: dict[tuple[Environment, str, str, str, tuple[tuple[str, Any], ...]], str] = {}
 
 
 def forget_rendered() -> None:
@@ -131,12 +132,19 @@ def _shown_programme(programme: ProgrammeSettings) -> ProgrammeSettings:
     )
 
 
-def _subject(env: Environment, folder: str, programme: ProgrammeSettings, cohort: str) -> str:
-    """A template's subject: config values only, the same for every message of a run."""
-    key = (env, folder, programme.model_dump_json(), cohort)
+def _subject(
+    env: Environment,
+    folder: str,
+    programme: ProgrammeSettings,
+    cohort: str,
+    extra: tuple[tuple[str, Any], ...] = (),
+) -> str:
+    """A template's subject: config values (and, for session messages, the staff's session
+    fields), never form data; the same for every message of a run and session."""
+    key = (env, folder, programme.model_dump_json(), cohort, extra)
     found = _SUBJECTS.get(key)
     if found is None:
-        context = {"programme": programme, "cohort_name": cohort}
+        context = {"programme": programme, "cohort_name": cohort, **dict(extra)}
         template = env.get_template(f"{folder}/subject.txt")
         found = _SUBJECTS[key] = _french_spacing(template.render(context)).strip()
     return found
@@ -226,6 +234,7 @@ def _render_parts(
     now: datetime,
     waitlist_position: int | None,
     templates_dir: Path | None,
+    extra: tuple[tuple[str, Any], ...] = (),
 ) -> tuple[str, str, str]:
     """(subject, text body, HTML body with inlined CSS) of one message."""
     if now.tzinfo is None:
@@ -242,7 +251,7 @@ def _render_parts(
         "programme": programme,
         "cohort_name": cohort.name,
     }
-    subject = _subject(env, folder, programme, cohort.name)
+    subject = _subject(env, folder, programme, cohort.name, extra)
 
     first_name = clean(person.first_name)
     authority = clean(member_name) if member_name else clean(person.authority)
@@ -258,6 +267,7 @@ def _render_parts(
         "closes": french_date(cohort.registration_closes),
         "phase": _phase(person, cohort, now),
         "waitlist_position": waitlist_position,
+        **dict(extra),
     }
     if not (authority and _SLOT_SAFE.match(first_name) and _SLOT_SAFE.match(authority)):
         text, html = _render_bodies(env, folder, context)
@@ -269,7 +279,7 @@ def _render_parts(
     key = (
         env, folder, settings.programme.model_dump_json(), cohort.name, settings.email.sender,
         context["opens"], context["closes"], context["phase"], context["is_elected"],
-        context["is_new_elected"], bool(first_name), position,
+        context["is_new_elected"], bool(first_name), position, extra,
     )  # fmt: skip
     bodies = _SKELETONS.get(key)
     if bodies is None:
@@ -371,6 +381,8 @@ def render_raw(
     now: datetime,
     waitlist_position: int | None = None,
     templates_dir: Path | None = None,
+    extra: Mapping[str, Any] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> bytes:
     """Build the email `template` for `person` as the bytes a transport sends or files.
 
@@ -384,26 +396,34 @@ def render_raw(
     the email package, and each message adds its `To`, `Message-ID` and two quoted-printable
     parts of a multipart/alternative (text, then HTML). The boundary starts with `=_`, which
     quoted-printable text can never contain. `render_message` parses these bytes back.
+
+    `extra` adds template variables (session fields, document facts: staff and config data,
+    hashable values); `attachments` turn the message into a multipart/mixed holding the
+    alternative, then each attachment in base64 (a calendar invitation is also offered inside
+    the alternative, as calendar clients expect).
     """
+    frozen = tuple(sorted((extra or {}).items()))
     subject, text, html = _render_parts(
         template, person=person, member_name=member_name, settings=settings, now=now,
-        waitlist_position=waitlist_position, templates_dir=templates_dir,
+        waitlist_position=waitlist_position, templates_dir=templates_dir, extra=frozen,
     )  # fmt: skip
     email = settings.email
     identifier = message_id_header(message_id, email.sender)
     boundary = b"=_" + hashlib.sha256(identifier.encode("ascii")).hexdigest()[:32].encode()
+    headers = _fixed_headers(
+        email.sender_name,
+        email.sender,
+        email.reply_to,
+        subject,
+        format_datetime(now),
+        Template(template).value,
+    ) + _to_line(_check_header("To", person.email))
+    headers += b"Message-ID: " + identifier.encode("ascii") + b"\n"
+    if attachments:
+        return headers + _mixed(boundary, text, html, attachments)
     return b"".join(
         (
-            _fixed_headers(
-                email.sender_name,
-                email.sender,
-                email.reply_to,
-                subject,
-                format_datetime(now),
-                Template(template).value,
-            ),  # fmt: skip
-            _to_line(_check_header("To", person.email)),
-            b"Message-ID: " + identifier.encode("ascii") + b"\n",
+            headers,
             b'Content-Type: multipart/alternative;\n boundary="' + boundary + b'"\n\n',
             b"--" + boundary + b"\n",
             _qp_part("plain", text),
@@ -412,6 +432,63 @@ def render_raw(
             b"\n--" + boundary + b"--\n",
         )
     )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file carried by a message: `.ics` (text/calendar) or a PDF."""
+
+    filename: str  # ASCII, made by the pipeline (never form data)
+    content_type: str  # e.g. "text/calendar; method=REQUEST", "application/pdf"
+    data: bytes
+
+    @property
+    def calendar(self) -> bool:
+        return self.content_type.startswith("text/calendar")
+
+
+def _base64_part(headers: bytes, data: bytes) -> bytes:
+    encoded = base64.encodebytes(data)  # lines of 76 characters, each ended by \n
+    return headers + b"Content-Transfer-Encoding: base64\n\n" + encoded
+
+
+def _mixed(boundary: bytes, text: str, html: str, attachments: Sequence[Attachment]) -> bytes:
+    """multipart/mixed: the alternative (text, HTML, and the calendar request if any), then the
+    attachments. Boundaries start with `=_`, which neither quoted-printable nor base64 holds."""
+    inner = boundary + b"a"
+    outer = boundary + b"m"
+    parts = [
+        b'Content-Type: multipart/mixed;\n boundary="' + outer + b'"\n\n',
+        b"--" + outer + b"\n",
+        b'Content-Type: multipart/alternative;\n boundary="' + inner + b'"\n\n',
+        b"--" + inner + b"\n",
+        _qp_part("plain", text),
+        b"\n--" + inner + b"\n",
+        _qp_part("html", html),
+    ]
+    for attachment in attachments:
+        if attachment.calendar:
+            kind = attachment.content_type.encode("ascii")
+            parts += [
+                b"\n--" + inner + b"\n",
+                _base64_part(b"Content-Type: " + kind + b'; charset="utf-8"\n', attachment.data),
+            ]
+    parts.append(b"\n--" + inner + b"--\n")
+    for attachment in attachments:
+        name = attachment.filename.encode("ascii")
+        kind = attachment.content_type.encode("ascii")
+        if attachment.calendar:
+            kind += b'; charset="utf-8"'
+        parts += [
+            b"\n--" + outer + b"\n",
+            _base64_part(
+                b"Content-Type: " + kind + b'; name="' + name + b'"\n'
+                b'Content-Disposition: attachment; filename="' + name + b'"\n',
+                attachment.data,
+            ),
+        ]
+    parts.append(b"\n--" + outer + b"--\n")
+    return b"".join(parts)
 
 
 def render_message(
@@ -424,13 +501,15 @@ def render_message(
     now: datetime,
     waitlist_position: int | None = None,
     templates_dir: Path | None = None,
+    extra: Mapping[str, Any] | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """`render_raw`'s message, parsed back by the email package (`diplomates preview`, and
     anything else that wants an `EmailMessage`)."""
     raw = render_raw(
         template, person=person, member_name=member_name, settings=settings,
         message_id=message_id, now=now, waitlist_position=waitlist_position,
-        templates_dir=templates_dir,
+        templates_dir=templates_dir, extra=extra, attachments=attachments,
     )  # fmt: skip
     parsed = message_from_bytes(raw, policy=policy.default)
     assert isinstance(parsed, EmailMessage)

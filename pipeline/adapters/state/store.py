@@ -33,8 +33,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import SingletonThreadPool
 
 from pipeline.adapters.state.lock import LockHolder, OsLock, sqlite_file
+from pipeline.adapters.state.schema import UNIQUE_KEY, create_schema, messages, runs
 from pipeline.adapters.state.schema import aware as _aware
-from pipeline.adapters.state.schema import create_schema, messages, runs
 from pipeline.adapters.state.schema import utc as _utc
 from pipeline.adapters.state.trouble import NEARLY_FULL, SQLITE_TROUBLE, trouble
 from pipeline.core.cohort import LedgerEntry
@@ -47,6 +47,19 @@ PENDING, SENDING = MessageState.PENDING.value, MessageState.SENDING.value
 SENT, RETRY = MessageState.SENT.value, MessageState.RETRY.value
 FAILED, INCERTAIN = MessageState.FAILED.value, MessageState.INCERTAIN.value
 TROUBLED = [FAILED, INCERTAIN]
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One rendered message to queue; session messages name their session and version."""
+
+    person_id: str
+    template: Template
+    message_id: str
+    raw: bytes
+    session: str = ""
+    version: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,7 +185,8 @@ class StateStore(LockHolder):
     def ledger(self, cohort: str) -> list[LedgerEntry]:
         query = select(
             messages.c.person_id, messages.c.template, messages.c.state, messages.c.sent_at,
-            messages.c.updated_at, messages.c.error,
+            messages.c.updated_at, messages.c.error, messages.c.session, messages.c.version,
+            messages.c.detail,
         ).where(messages.c.cohort == cohort)  # fmt: skip
         with self.engine.connect() as conn:
             return [
@@ -182,35 +196,53 @@ class StateStore(LockHolder):
                     state=row.state,
                     at=_aware(row.sent_at) or _aware(row.updated_at),
                     error=row.error,
+                    session=row.session or "",
+                    version=row.version or "",
+                    detail=row.detail or "",
                 )
                 for row in conn.execute(query)
             ]
 
     def enqueue(
-        self, cohort: str, items: Iterable[tuple[str, Template, str, bytes]], now: datetime
+        self,
+        cohort: str,
+        items: Iterable[tuple[str, Template, str, bytes] | QueueItem],
+        now: datetime,
     ) -> int:
         """Insert rendered messages as `pending`; one already queued is left as it is.
 
         One statement for the batch: `INSERT … ON CONFLICT DO NOTHING` on the unique key
-        (cohort, person, template), on SQLite and PostgreSQL alike.
+        (cohort, person, template, session, version), on SQLite and PostgreSQL alike. Items are
+        (person, template, message id, bytes), or `QueueItem`s for session messages.
         """
-        rows = [
-            {
-                "cohort": cohort, "person_id": person_id, "template": template.value,
-                "message_id": message_id, "state": PENDING, "created_at": _utc(now),
-                "updated_at": _utc(now), "attempts": 0, "raw": raw,
-            }
-            for person_id, template, message_id, raw in items
-        ]  # fmt: skip
+        rows = []
+        for item in items:
+            if not isinstance(item, QueueItem):
+                item = QueueItem(*item)
+            rows.append(
+                {
+                    "cohort": cohort,
+                    "person_id": item.person_id,
+                    "template": item.template.value,
+                    "message_id": item.message_id,
+                    "state": PENDING,
+                    "created_at": _utc(now),
+                    "updated_at": _utc(now),
+                    "attempts": 0,
+                    "raw": item.raw,
+                    "session": item.session,
+                    "version": item.version,
+                    "detail": item.detail,
+                }  # fmt: skip
+            )
         if not rows:
             return 0
         from sqlalchemy.dialects import postgresql, sqlite
 
-        unique = ["cohort", "person_id", "template"]
         statement = (
-            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
             if self.engine.dialect.name == "postgresql"
-            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
         )
         with self.engine.begin() as conn:
             before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
@@ -219,30 +251,33 @@ class StateStore(LockHolder):
         return int(after - before)
 
     def adopt(
-        self, cohort: str, items: Iterable[tuple[str, Template, str, str, datetime]], now: datetime
+        self,
+        cohort: str,
+        items: Iterable[tuple[str, Template, str, str, datetime, str, str, str]],
+        now: datetime,
     ) -> int:
         """Record messages another record says were sent (the sheet's `Courriels envoyés`, the
         outbox's files) but this ledger does not hold: (person, template, message id, state,
-        when). They have no body, so nothing ever sends them; one already known is left as it
+        when, session, version, session fingerprint). They have no body, so nothing ever sends them; one already known is left as it
         is. Returns how many were added."""
         rows = [
             {
                 "cohort": cohort, "person_id": person_id, "template": template.value,
                 "message_id": message_id, "state": state, "created_at": _utc(now),
                 "updated_at": _utc(at), "sent_at": _utc(at) if state == SENT else None,
-                "attempts": 0, "raw": None,
+                "attempts": 0, "raw": None, "session": session, "version": version,
+                "detail": detail,
             }
-            for person_id, template, message_id, state, at in items
+            for person_id, template, message_id, state, at, session, version, detail in items
         ]  # fmt: skip
         if not rows:
             return 0
         from sqlalchemy.dialects import postgresql, sqlite
 
-        unique = ["cohort", "person_id", "template"]
         statement = (
-            postgresql.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            postgresql.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
             if self.engine.dialect.name == "postgresql"
-            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=unique)
+            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
         )
         with self.engine.begin() as conn:
             before = conn.execute(select(func.count()).select_from(messages)).scalar_one()

@@ -85,6 +85,7 @@ def apply_layout(sheet: Any, layout: SheetLayout) -> None:
     if layout.header_filter and layout.width:
         sheet.auto_filter.ref = _ref(Area(1, 1, layout.rows, layout.width))
     _validations(sheet, layout)
+    _number_formats(sheet, layout)
     _colours(sheet, layout)
     _row_rules(sheet, layout)
     _styles(sheet, layout)
@@ -202,6 +203,14 @@ def apply_column_style(cell: Any, style: ColumnStyle) -> None:
         cell.parent.row_dimensions[cell.row].height = height
     if date_time:
         cell.number_format = DATE_TIME_FORMAT
+
+
+def _number_formats(sheet: Any, layout: SheetLayout) -> None:
+    """Date-time columns: the column's own format, which cells typed there take."""
+    from openpyxl.utils import get_column_letter
+
+    for col, pattern in layout.number_formats:
+        sheet.column_dimensions[get_column_letter(col)].number_format = pattern
 
 
 def _validations(sheet: Any, layout: SheetLayout) -> None:
