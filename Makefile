@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit bench clean
+.PHONY: install demo test lint unit bench mutation clean
 
 $(STAMP): pyproject.toml
 	# Pango and fonts for the PDF certificates (WeasyPrint), pdftotext for the tests
@@ -39,5 +39,14 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Mutation testing of the matcher (README, "Mutation testing of the matcher"); not part of
+# `make test`. MUTATION_WORKERS bounds the processes (the machine is shared).
+MUTATION_WORKERS ?= 2
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	rm -rf mutants
+	-$(BIN)/mutmut run --max-children $(MUTATION_WORKERS)
+	$(BIN)/python -m tools.mutation_report --diff
+
 clean:
-	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache .ruff_cache mutants

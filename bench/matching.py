@@ -71,6 +71,8 @@ def corpus_report() -> None:
     )
     print(f"  Rappel (réponses d'adhérentes reconnues)       : {result.recall:.1%}")
     print(f"  Issue juste (éligibilité)                      : {result.accuracy:.1%}")
+    exact = sum(r.exact for r in result.results)
+    print(f"  Issue et méthode attendues (colonne methode)   : {exact}/{result.total}")
     print(f"  Envoyées « À vérifier »                        : {result.to_check:.1%}")
     print(f"  Adhérente à tort                               : {len(result.wrong_matches)}")
     print(

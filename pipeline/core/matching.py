@@ -1062,6 +1062,12 @@ def _contradiction(
     forgiven = _wrong_type(ix, parsed, found, kind, deps)
     if forgiven is not None:
         return forgiven
+    # a former name of a place that is itself listed tells staff nothing more
+    found = {
+        p: how
+        for p, how in found.items()
+        if ix.ref.current(p) == p or ix.ref.current(p) not in found
+    }
     with_member = [p for p in found if _has_member(ix, p)]
     near_by = [p for p in found if _fits(ix.ref.place(p), None, deps, parsed)] or list(found)
     names = _join(_describe_place(ix, p) for p in near_by[:4])

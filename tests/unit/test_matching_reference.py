@@ -11,7 +11,7 @@ from pipeline.adapters import reference as adapter
 from pipeline.adapters.reference import load_reference
 from pipeline.core.errors import PipelineError
 from pipeline.core.model import AuthorityKind
-from pipeline.core.reference import Reference
+from pipeline.core.reference import Reference, name_key, parse_authority
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +78,35 @@ def test_missing_package_says_how_to_install_it(
             load_reference(tmp_path)
     finally:
         load_reference.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("typed", "departments"),
+    [
+        ("Ajaccio 2a", ("2A",)),
+        ("CD 2B", ("2B",)),
+        ("CD 29", ("29",)),
+        ("CD 9", ("09",)),
+        ("Saint-Denis 974", ("974",)),
+        ("29200 Brest", ("29",)),
+        ("97400 Saint-Denis", ("974",)),
+        ("Lyon 69003", ("69",)),
+        ("Lyon 1234", ()),  # four digits: neither a département nor a postcode
+        ("Lyon 123456", ()),
+        ("CD 99", ()),  # no such département
+        ("Lyon 690", ()),
+        ("Dépt 975", ()),
+        ("CD 0", ()),
+    ],
+)
+def test_department_numbers_in_the_typed_text(typed: str, departments: tuple[str, ...]) -> None:
+    """A département number, code or postcode written in the answer is read as its département."""
+    assert parse_authority(typed).departments == departments
+
+
+def test_name_key_keeps_the_words_that_carry_the_name() -> None:
+    """The loose key drops articles and linking words, not designators."""
+    assert name_key("Mairie du Havre") == "mairie havre"
+    assert name_key("Le Havre") == "havre"
+    assert name_key("St-Étienne") == "saint etienne"
+    assert name_key("Le") == "le"  # nothing but an article: kept

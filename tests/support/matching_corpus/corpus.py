@@ -33,6 +33,7 @@ class Answer:
     department: str | None
     expected: str  # a member's line number in members.csv, "non" or "a_verifier"
     note: str = ""
+    method: str = ""  # the expected `Correspondance` ("nom", "approché 92 %"...), "" unless matched
 
 
 def _rows(name: str) -> list[dict[str, str]]:
@@ -81,6 +82,7 @@ def load_answers() -> list[Answer]:
                 department=department_code(code) if code else None,
                 expected=row["attendu"].strip(),
                 note=row["note"].strip(),
+                method=row["methode"].strip(),
             )
         )
     return answers
@@ -105,6 +107,16 @@ class Result:
     @property
     def right(self) -> bool:
         return self.got == self.answer.expected
+
+    @property
+    def method(self) -> str:
+        """The `Correspondance` shown to staff ("" when nothing is matched)."""
+        return self.match.method
+
+    @property
+    def exact(self) -> bool:
+        """Right outcome, and by the expected method."""
+        return self.right and self.method == self.answer.method
 
     @property
     def wrong_match(self) -> bool:
