@@ -21,8 +21,9 @@ from zoneinfo import ZoneInfo
 from pipeline.adapters.mail.render import render_message, sample_person
 from pipeline.adapters.mail.smtp import SmtpTransport
 from pipeline.adapters.state.store import StateStore
-from pipeline.app.run import Runner, RunReport, message_key
+from pipeline.app.run import Runner, RunReport
 from pipeline.config import Settings
+from pipeline.core.messages import message_key
 from pipeline.core.model import Template
 from pipeline.core.people import person_id
 

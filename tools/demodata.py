@@ -18,6 +18,11 @@ writes) and `Adhérents` (the member list staff keep), deterministically from a 
   injected case landed (`Dataset.cases`), so tests and the demo can check them.
 
 Usage: `python -m tools.demodata --out demo/out/demo.xlsx [--answers N] [--members N] [--seed S]`.
+
+A development tool, not shipped (outside the `pipeline` package); its tables of collectivités
+are data files in `tools/data/`. It stays one file of about 1,100 lines because every injected
+case is written next to the generator that places it and records it in `Dataset.cases`, which
+tests read back: splitting the cases from the generator would separate each case from its check.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pipeline.adapters.sheets import Spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError, UsageError
 from pipeline.core.model import DOCUMENT_TEMPLATES, SESSION_TEMPLATES, Person, Template
+from pipeline.core.vocabulary import TROUBLED, MessageState
 
 if TYPE_CHECKING:
     from pipeline.adapters.mail.render import Attachment
@@ -73,9 +74,9 @@ def resend(
         )
     record = found[0]
     stamp = record.updated_at.strftime("%Y-%m-%d %H:%M UTC") if record.updated_at else "?"
-    if record.state == "sent":
+    if record.state == MessageState.SENT:
         raise PipelineError(f"{what} was sent ({stamp}); it is not sent again")
-    if record.state not in ("failed", "incertain"):
+    if record.state not in TROUBLED:
         raise PipelineError(
             f"{what} is already queued (state '{record.state}'): a run sends it without help"
         )
@@ -93,7 +94,7 @@ def resend(
     try:
         runner.run(now=now)  # `now`: the run's as-of time, as `run --as-of`
     except LockHeldError:
-        return ResendOutcome(record.message_id, "pending", ran=False)
+        return ResendOutcome(record.message_id, MessageState.PENDING, ran=False)
     after = store.find_messages(message_id=record.message_id)
     return ResendOutcome(record.message_id, after[0].state if after else "?", ran=True)
 
@@ -143,7 +144,8 @@ def preview(
     them) and their real data is used; otherwise `sample_person`. Nothing is queued or sent.
     """
     from pipeline.adapters.mail.render import render_message, sample_person
-    from pipeline.app.run import Runner, message_key
+    from pipeline.app.run import Runner
+    from pipeline.core.messages import message_key
     from pipeline.core.parse import normalize_email
 
     moment = now or datetime.now().astimezone()

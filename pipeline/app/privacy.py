@@ -20,12 +20,11 @@ from zoneinfo import ZoneInfo
 
 from pipeline.adapters.sheets import Spreadsheet, Table
 from pipeline.adapters.state.documents import DocumentStore
-from pipeline.adapters.state.privacy import LedgerRow, PrivacyState
-from pipeline.adapters.state.store import StateStore
+from pipeline.adapters.state.privacy import PrivacyState
+from pipeline.adapters.state.store import MessageRecord, StateStore
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet
 from pipeline.config import Settings
 from pipeline.core.errors import LockHeldError, PipelineError, SheetError, SheetMovedError
-from pipeline.core.parse import PARIS
 from pipeline.core.privacy import (
     FoundRow,
     Holdings,
@@ -37,6 +36,7 @@ from pipeline.core.privacy import (
     screen_responses,
     tombstone,
 )
+from pipeline.core.vocabulary import PARIS
 
 log = logging.getLogger("diplomates.privacy")
 
@@ -278,7 +278,7 @@ def export(
             for r in items
         ]
 
-    def message(row: LedgerRow) -> dict[str, Any]:
+    def message(row: MessageRecord) -> dict[str, Any]:
         entry: dict[str, Any] = {
             "source": f"base d'état {database}, table messages, ligne {row.id}",
             "cohort": row.cohort,
@@ -379,7 +379,7 @@ class ErasureReport:
     include_source: bool
     acted: bool
     holdings: Holdings
-    messages: list[LedgerRow] = field(default_factory=list)
+    messages: list[MessageRecord] = field(default_factory=list)
     runs: list[str] = field(default_factory=list)  # run records whose error quotes them
     files: list[Path] = field(default_factory=list)
     documents: int = 0  # certificate PDFs deleted (their codes then verify as erased)

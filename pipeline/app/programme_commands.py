@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.config import PARIS, Settings
+from pipeline.config import Settings
 from pipeline.core.errors import PipelineError
 from pipeline.core.model import WritePlan
+from pipeline.core.vocabulary import PARIS
 
 
 def sessions_init(settings: Settings) -> str:

@@ -9,7 +9,6 @@ its code and found again by any later run.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence, Set
 from datetime import datetime
@@ -17,12 +16,14 @@ from datetime import datetime
 from pipeline.adapters.sheets import Table
 from pipeline.adapters.state.documents import DocumentStore
 from pipeline.adapters.state.store import QueueItem, StateStore
-from pipeline.config import PARIS, Settings
+from pipeline.config import Settings
 from pipeline.core.certificates import CertificateRow
 from pipeline.core.cohort import Evaluation, LedgerEntry
+from pipeline.core.messages import document_message_key, session_message_key
 from pipeline.core.model import Template
 from pipeline.core.programme import ProgrammeEvaluation, evaluate_programme
 from pipeline.core.sessions import Session, SessionDue
+from pipeline.core.vocabulary import PARIS
 
 log = logging.getLogger("diplomates.programme")
 QUEUE_SLICE = 500
@@ -31,20 +32,6 @@ QUEUE_SLICE = 500
 def programme_sheets(settings: Settings) -> list[str]:
     names = settings.sheets
     return [names.sessions, names.attendance, names.certificates]
-
-
-def session_message_key(
-    cohort: str, person_id: str, template: Template, session: str, version: str
-) -> str:
-    """The idempotency key (and Message-ID local part) of a session message."""
-    text = f"{cohort}|{person_id}|{template.value}|{session}|{version}"
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return f"{template.value}.{person_id}.{digest[:16]}"
-
-
-def document_message_key(cohort: str, person_id: str, template: Template) -> str:
-    digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
-    return f"{template.value}.{person_id}.{digest[:16]}"
 
 
 class ProgrammeStep:

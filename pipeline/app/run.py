@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -10,77 +9,57 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 from pipeline import logs
-from pipeline.adapters.mail.transport import (
-    ConfirmingTransport,
-    PermanentFailure,
-    RawTransport,
-    SendPacer,
-    ServerUnavailable,
-    TemporaryFailure,
-    Transport,
-    UncertainDelivery,
-)
+from pipeline.adapters.mail.transport import ConfirmingTransport, Transport
 from pipeline.adapters.sheets import Spreadsheet, Table
-from pipeline.adapters.state.store import QueuedMessage, StateStore
+from pipeline.adapters.state.store import StateStore
+from pipeline.app.alerts import safe_error, send_alert
+from pipeline.app.delivery import Delivery
 from pipeline.app.privacy import cancel_withdrawn, purge, screen
+from pipeline.app.rebuild import rebuild_ledger
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet, open_transport
-from pipeline.config import EmailSettings, Settings
+from pipeline.config import Settings
 from pipeline.core.cohort import (
     Evaluation,
     LedgerEntry,
-    current_decisions,
     evaluate,
     fr_stamp,
     plan_outputs,
-    sheet_stamp,
 )
 from pipeline.core.errors import (
     InputsRefusedError,
     LockHeldError,
-    MailError,
     PipelineError,
     SheetError,
     SheetMovedError,
 )
 from pipeline.core.guard import Limits, clock_problem, input_problems, refusal
-from pipeline.core.layout import header_after, journal_layout, rows_after, with_layout
-from pipeline.core.model import Anomaly, Cell, Reason, SheetWrite, Template, WritePlan
+from pipeline.core.journal import COUNT_KEYS, journal_entry, sheet_counts
+from pipeline.core.ledger import ledger_anomalies
+from pipeline.core.messages import message_key
+from pipeline.core.model import SheetWrite, Template, WritePlan
 from pipeline.core.programme import ProgrammeEvaluation, dashboard_sections, programme_writes
 from pipeline.core.reference import Reference
-from pipeline.core.sentrecord import sheet_records
-from pipeline.core.sheetplan import plan_append
+from pipeline.core.vocabulary import (
+    JOURNAL_FAILURE,
+    JOURNAL_INTERRUPTED,
+    JOURNAL_SUCCESS,
+    RunOutcome,
+)
 
 log = logging.getLogger("diplomates.run")
 
-JOURNAL_HEADERS = (
-    "Début", "Fin", "Résultat", "Lignes lues", "Nouvelles personnes", "Mises à jour",
-    "Doublons", "Anomalies", "Courriels envoyés", "Courriels en échec",
-    "Courriels en attente", "Courriels incertains", "Exécution", "Courriels retrouvés",
-)  # fmt: skip
-COUNT_KEYS = (
-    "rows_read", "new", "updated", "duplicates", "anomalies", "emails_sent", "emails_failed",
-    "emails_waiting", "emails_uncertain",
-)  # fmt: skip
-# A run stops sending (the rest waits for the next run) after this long (the lease is renewed
-# before each message).
-SEND_BUDGET = timedelta(minutes=10)
+QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 # Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
 # only: a run never stops between handing a message to the transport and writing the ledger.
-QUEUE_SLICE = 500  # messages rendered, then queued in one statement
-SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
 BOUNDARY_STEPS = ("recover", "read", "evaluate", "queue", "send", "plan", "write")
 INNER_STEPS = ("send.transport", "send.ledger", "record", "release", "queue.document")
 CRASH_ENV = "DIPLOMATES_CRASH_AT"
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class RunInterrupted(PipelineError):
@@ -139,26 +118,12 @@ class _Lease:
     renewed: datetime
 
 
-def safe_error(exc: BaseException) -> str:
-    """An error as logs and alerts may show it: our own messages (written for operators, no
-    personal data), else only the exception's type and where it was raised."""
-    if isinstance(exc, PipelineError):
-        return str(logs.scrub(str(exc)))
-    where = ""
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    if tb is not None:
-        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}"
-    return f"unexpected {type(exc).__name__}{where}"
-
-
 @dataclass
 class RunReport:
     run_id: str
     now: datetime
     dry_run: bool
-    outcome: str = "running"
+    outcome: str = RunOutcome.RUNNING
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     plan: WritePlan = field(default_factory=WritePlan)
     due: list[tuple[str, Template]] = field(default_factory=list)
@@ -171,87 +136,6 @@ class RunReport:
     @property
     def changed(self) -> bool:
         return self.wrote
-
-
-def message_key(cohort: str, person_id: str, template: Template) -> str:
-    """The idempotency key of a message, also its Message-ID's local part."""
-    digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
-    return f"{template.value}.{person_id}.{digest[:16]}"
-
-
-def _template(name: str) -> Template | None:
-    try:
-        return Template(name)
-    except ValueError:
-        return None
-
-
-def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:
-    """After `attempts` tries: 5 min, 10 min, 20 min … capped at 6 h (bounds from `email`)."""
-    first = timedelta(minutes=email.retry_first_delay_minutes if email else 5)
-    cap = timedelta(hours=email.retry_max_delay_hours if email else 6)
-    delay: timedelta = min(first * 2 ** min(max(attempts - 1, 0), 30), cap)
-    return delay
-
-
-def ledger_anomalies(
-    ledger: Sequence[LedgerEntry],
-    evaluation: Evaluation,
-    config: str = "CONFIG",
-    cohort: str = "Promotion 2026",
-) -> list[Anomaly]:
-    """`courriel_rejete` / `envoi_incertain` rows for staff: one per person and reason, giving
-    the server's reply and the command that resends the message on purpose (a session message
-    by its id: a person has several of the same template)."""
-    from pipeline.app.programme_run import session_message_key
-
-    people = {p.id: p for p in evaluation.people}
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for entry in sorted(ledger, key=lambda e: (e.person_id, e.template.value, e.session)):
-        if entry.state not in ("failed", "incertain"):
-            continue
-        resend = (
-            f"diplomates resend --config {config} --person {entry.person_id} "
-            f"--template {entry.template.value}"
-        )
-        if entry.session:
-            key = session_message_key(
-                cohort, entry.person_id, entry.template, entry.session, entry.version
-            )
-            resend = f"diplomates resend --config {config} --message {key}"
-        reply = " ".join((entry.error or "").split())
-        if entry.state == "failed":
-            said = f" (réponse du serveur : {reply})" if reply else ""
-            text = (
-                f"Le serveur de messagerie a refusé définitivement le courriel "
-                f"« {_named(entry)} »{said} : vérifiez l'adresse e-mail. S'il faut le "
-                f"renvoyer tel quel : {resend}"
-            )
-        else:
-            text = (
-                f"L'envoi du courriel « {_named(entry)} » a été interrompu : il est peut-être "
-                "parti, peut-être pas. Il ne sera pas renvoyé automatiquement ; pour le renvoyer "
-                f"après vérification auprès de la personne : {resend}"
-            )
-        grouped.setdefault((entry.state, entry.person_id), []).append(text)
-    found = []
-    for (state, person_id), texts in grouped.items():
-        person = people.get(person_id)
-        found.append(
-            Anomaly(
-                reason=Reason.COURRIEL_REJETE if state == "failed" else Reason.ENVOI_INCERTAIN,
-                explanation=" / ".join(texts),
-                person_id=person_id,
-                person=person.display_name if person else "",
-                authority=person.authority if person else "",
-            )
-        )
-    return found
-
-
-def _named(entry: LedgerEntry) -> str:
-    """A message as staff recognise it: `invitation_session S1 v2`, `accuse_reception`."""
-    return " ".join(w for w in (entry.template.value, entry.session, entry.version) if w)
 
 
 class Runner:
@@ -379,17 +263,19 @@ class Runner:
         try:
             self._run(report, now, dry_run)
         except RunInterrupted as exc:
-            report.outcome = "interrupted"
+            report.outcome = RunOutcome.INTERRUPTED
             if not dry_run:
                 self.store.finish_run(
                     report.run_id, self.clock(), report.outcome, report.counts, str(exc)
                 )
                 if report.counts["emails_sent"] or report.counts["emails_failed"]:
-                    self._journal_alone(report, now, tick, "Interrompu")  # it changed something
+                    self._journal_alone(
+                        report, now, tick, JOURNAL_INTERRUPTED
+                    )  # it changed something
             log.warning("run stopped on request", extra={"counts": report.counts})
             raise
         except BaseException as exc:
-            report.outcome = "failed"
+            report.outcome = RunOutcome.FAILED
             log.error("run failed", extra={"error": safe_error(exc), "counts": report.counts})
             if not dry_run:
                 # A lost lease: the sheet is the new holder's; refused inputs: nothing is written.
@@ -397,7 +283,7 @@ class Runner:
                 self._record_failure(report, now, tick, exc, journal=journal)
                 self._alert(report, exc)
             raise
-        report.outcome = "success" if report.changed else "idle"
+        report.outcome = RunOutcome.SUCCESS if report.changed else RunOutcome.IDLE
         if not dry_run:
             self.checkpoint("record")
             self.store.finish_run(report.run_id, self.clock(), report.outcome, report.counts)
@@ -434,7 +320,10 @@ class Runner:
         self.checkpoint("read")
         tables = self.read()
         self.checkpoint("evaluate")
-        ledger = self._rebuild_ledger(report, tables, self.store.ledger(cohort), now, dry_run)
+        ledger = rebuild_ledger(
+            self.settings, self.store, tables, self.store.ledger(cohort), now,
+            counts=report.counts, dry_run=dry_run,
+        )  # fmt: skip
         evaluation = self.evaluate(tables, ledger, now)
         members = tables[settings.sheets.members]
         self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
@@ -502,91 +391,6 @@ class Runner:
             )
             return
         raise InputsRefusedError(refusal(problems))
-
-    def _rebuild_ledger(
-        self,
-        report: RunReport,
-        tables: dict[str, Table],
-        ledger: list[LedgerEntry],
-        now: datetime,
-        dry_run: bool,
-    ) -> list[LedgerEntry]:
-        """Never send what another record says was sent. The cohort sheet's `Courriels envoyés`
-        is read every run (cheap: it is in memory); when this ledger knows nothing of the cohort
-        (a new, emptied or wrong state DB), the outbox folder's files too. What they record and
-        the ledger lacks is added to the ledger, without a body, so nothing sends it again; the
-        Journal counts it and one warning names the likely cause."""
-        cohort = self.settings.cohort.name
-        known = {(e.person_id, e.template, e.session, e.version) for e in ledger}
-        Key = tuple[str, Template, str, str]  # person, template, session, version
-        found: dict[Key, tuple[str, datetime]] = {}
-        for person_id, entries in sheet_records(tables.get(cohort)).items():
-            for entry in entries:
-                template = _template(entry.template)
-                if template is None:  # a template this version does not send
-                    continue
-                session = entry.session or ""
-                version = entry.qualifier or (
-                    "v1" if template is Template.INVITATION_SESSION and session else ""
-                )  # an invitation shows no qualifier for its first version
-                noon = datetime.combine(entry.day, datetime.min.time().replace(hour=12))
-                found.setdefault(
-                    (person_id, template, session, version),
-                    (entry.state, noon.replace(tzinfo=PARIS)),
-                )
-        from_sheet = len(set(found) - known)
-        outbox = self.settings.email.outbox
-        if not ledger and outbox is not None:
-            from pipeline.adapters.mail.transport import filed_messages
-            from pipeline.core.people import person_id as id_of
-
-            for name, address, when in filed_messages(outbox):
-                template = _template(name)
-                # a session message's file does not say its session: the sheet's record covers it
-                if template is not None and not template.per_session:
-                    found.setdefault((id_of(address), template, "", ""), ("sent", when))
-        missing = {key: value for key, value in found.items() if key not in known}
-        if not missing:
-            return ledger
-        where = self.store._safe_url()
-        from_outbox = len(missing) - from_sheet
-        log.warning(
-            "the state database %s did not know %d sent email(s) that the sheet '%s' (%d) or "
-            "the outbox (%d) records: they are added to its ledger and will not be sent again. "
-            "%s",
-            where, len(missing), cohort, from_sheet, from_outbox,
-            "It holds no message at all for this cohort: if this is not a first run on a new "
-            "database, check state.url (a new pod without its volume?)."
-            if not ledger
-            else "Was the database restored from an older copy?",
-            extra={"person_ids": sorted({key[0] for key in missing})},
-        )  # fmt: skip
-        report.counts["emails_recovered"] = len(missing)
-        from pipeline.app.programme_run import session_message_key
-        from pipeline.core.sessions import INVITED, read_sessions
-
-        # What was sent is taken to match the sessions as they are now (the sheet records no
-        # times): their fingerprints go with the adopted invitations and changes, so a later
-        # change of Début, Fin or Lieu is still seen and sent once.
-        sessions, _ = read_sessions(tables.get(self.settings.sheets.sessions))
-        prints = {s.code.casefold(): s.fingerprint for s in sessions}
-        adopted = [
-            (
-                pid, template,
-                session_message_key(cohort, pid, template, session, version)
-                if session else message_key(cohort, pid, template),
-                state, at, session, version,
-                prints.get(session.casefold(), "") if template in INVITED else "",
-            )
-            for (pid, template, session, version), (state, at) in sorted(missing.items())
-        ]  # fmt: skip
-        if dry_run:
-            return ledger + [
-                LedgerEntry(pid, t, state, at, session=session, version=version, detail=detail)
-                for pid, t, _, state, at, session, version, detail in adopted
-            ]
-        self.store.adopt(cohort, adopted, now)
-        return self.store.ledger(cohort)
 
     def evaluate(
         self, tables: dict[str, Table], ledger: Sequence[LedgerEntry], now: datetime
@@ -672,11 +476,11 @@ class Runner:
             dashboard_sections(programme, ledger),
         )  # fmt: skip
         writes += more
-        self._count(report, evaluation, writes, tables.get(settings.cohort.name))
+        report.counts.update(sheet_counts(evaluation, writes, tables.get(settings.cohort.name)))
         changed = any(not w.empty for w in writes) or mailed
         if changed:
             end = now + timedelta(seconds=time.monotonic() - tick)
-            writes.append(self._journal(tables, report, now, end, "Succès"))
+            writes.append(self._journal(tables, report, now, end, JOURNAL_SUCCESS))
         return WritePlan(sheets=tuple(w for w in writes if not w.empty))
 
     def _queue(self, evaluation: Evaluation, now: datetime) -> None:
@@ -734,177 +538,12 @@ class Runner:
                 check()
 
     def _deliver(self, report: RunReport, now: datetime) -> None:
-        """Send what is due, oldest first, within email.max_per_day / max_per_minute.
-
-        pending -> sending -> sent | retry (4xx, network; `failed` once the attempts run out) |
-        failed (5xx) | incertain (the connection broke after the data was handed over). What the
-        limits, the send budget or an unavailable server hold back stays queued for a later run.
-        """
-        email = self.settings.email
-        queued = self.store.due(self.settings.cohort.name, now, with_raw=False)
-        if not queued:
-            return
-        batch = queued
-        if email.max_per_day is not None:
-            room = max(email.max_per_day - self.store.sent_since(now - timedelta(days=1)), 0)
-            batch = queued[:room]
-            if len(batch) < len(queued):
-                log.warning(
-                    "run %s: email.max_per_day (%d) reached; %d message(s) wait for a later run",
-                    report.run_id, email.max_per_day, len(queued) - len(batch),
-                )  # fmt: skip
-        counts = report.counts
-        counts["emails_waiting"] += len(queued) - len(batch)
-        if not batch:
-            return
-        pacer = SendPacer(
-            email.max_per_minute, budget=SEND_BUDGET.total_seconds(),
-            clock=self.monotonic, sleep=self.sleep,
-        )  # fmt: skip
-        if isinstance(self.transport, ConfirmingTransport):
-            self._deliver_files(self.transport, report, batch, pacer, now)
-            return
-        done = 0
-        try:
-            with self.transport as transport:
-                for message in batch:
-                    if not pacer.ready():
-                        log.warning(
-                            "run %s: sending budget used; %d message(s) wait for the next run",
-                            report.run_id, len(batch) - done,
-                        )  # fmt: skip
-                        break
-                    self.checkpoint("send")
-                    raw = self.store.bodies([message])[message.id]
-                    self.store.mark_sending(message, now)
-                    done += 1
-                    self.checkpoint("send.transport")
-                    try:
-                        self._hand_over(transport, raw, message.message_id)
-                    except MailError:
-                        self.store.mark_unsent(message, now)  # nothing left: an operator's fix
-                        raise
-                    except UncertainDelivery as exc:
-                        self.store.mark_incertain(message, now, str(exc))
-                        counts["emails_uncertain"] += 1
-                        log.warning("run %s: message %s uncertain", report.run_id, message.id)
-                    except ServerUnavailable as exc:
-                        self._defer(report, message, now, exc)
-                        log.warning(
-                            "run %s: mail server unavailable (%s); %d message(s) wait",
-                            report.run_id, exc, len(batch) - done,
-                        )  # fmt: skip
-                        break
-                    except TemporaryFailure as exc:
-                        self._defer(report, message, now, exc)
-                    except PermanentFailure as exc:
-                        self.store.mark_failed(message, now, str(exc))
-                        counts["emails_failed"] += 1
-                        log.warning("run %s: message %s refused", report.run_id, message.id)
-                    else:
-                        self.checkpoint("send.ledger")
-                        self.store.mark_sent(message, now)
-                        counts["emails_sent"] += 1
-        except ServerUnavailable as exc:  # could not even connect: nothing was attempted
-            log.warning(
-                "run %s: mail server unavailable (%s); %d message(s) wait",
-                report.run_id, exc, len(batch) - done,
-            )  # fmt: skip
-        counts["emails_waiting"] += len(batch) - done
-
-    @staticmethod
-    def _hand_over(transport: Transport, raw: bytes, name: str) -> None:
-        """Give one message to the transport: its bytes as queued when it takes them (SMTP),
-        otherwise parsed back into an `EmailMessage`."""
-        if isinstance(transport, RawTransport):
-            transport.send_raw(raw, name)
-            return
-        from email import message_from_bytes, policy
-        from email.message import EmailMessage
-
-        parsed = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        transport.send(parsed, name)
-
-    def _deliver_files(
-        self,
-        transport: ConfirmingTransport,
-        report: RunReport,
-        batch: Sequence[QueuedMessage],
-        pacer: SendPacer,
-        now: datetime,
-    ) -> None:
-        """Delivery to a transport that can tell afterwards whether a message was delivered (the
-        outbox: its file exists). Messages go by chunks, two ledger commits per chunk instead of
-        two per message: a chunk is marked `sending`, its files are written, then it is marked
-        `sent`. After a crash, the next run asks the transport about each `sending` message
-        (`recover_interrupted`): delivered -> `sent`, not -> queued again. Nothing is doubled,
-        nothing is lost, and no message is ever left `incertain`."""
-        counts = report.counts
-        done = 0
-        with transport:
-            while done < len(batch):
-                chunk: list[QueuedMessage] = []
-                while len(chunk) < SEND_CHUNK and done + len(chunk) < len(batch):
-                    if not pacer.ready():
-                        break
-                    chunk.append(batch[done + len(chunk)])
-                if not chunk:
-                    log.warning(
-                        "run %s: sending budget used; %d message(s) wait for the next run",
-                        report.run_id, len(batch) - done,
-                    )  # fmt: skip
-                    break
-                self.checkpoint("send")
-                bodies = self.store.bodies(chunk)
-                self.store.mark_sending_many(chunk, now)
-                done += len(chunk)
-                sent: list[QueuedMessage] = []
-                for message in chunk:
-                    self.checkpoint("send.transport")
-                    try:
-                        transport.send_raw(bodies[message.id], message.message_id)
-                    except TemporaryFailure as exc:
-                        self._defer(report, message, now, exc)
-                    else:
-                        sent.append(message)
-                self.checkpoint("send.ledger")
-                self.store.mark_sent_many(sent, now)
-                counts["emails_sent"] += len(sent)
-        counts["emails_waiting"] += len(batch) - done
-
-    def _defer(
-        self, report: RunReport, message: QueuedMessage, now: datetime, exc: Exception
-    ) -> None:
-        """A temporary refusal: retry later with backoff, or `failed` once attempts run out."""
-        email = self.settings.email
-        attempts = message.attempts + 1
-        if attempts >= email.retry_max_attempts:
-            self.store.mark_failed(message, now, f"{exc} (après {attempts} tentatives)")
-            report.counts["emails_failed"] += 1
-            log.warning("run %s: message %s given up after %d attempts", report.run_id,
-                        message.id, attempts)  # fmt: skip
-            return
-        self.store.mark_retry(message, now, str(exc), retry_delay(attempts, email))
-        report.counts["emails_waiting"] += 1
-        log.warning("run %s: message %s deferred (attempt %d)", report.run_id, message.id, attempts)
-
-    def _count(
-        self,
-        report: RunReport,
-        evaluation: Evaluation,
-        writes: Sequence[SheetWrite],
-        cohort_table: Table | None,
-    ) -> None:
-        known, _ = current_decisions(cohort_table)
-        reasons = Counter(a.reason for a in evaluation.anomalies)
-        report.counts.update(
-            rows_read=evaluation.rows_read,
-            new=sum(1 for p in evaluation.people if p.id not in known),
-            updated=len(writes[0].expected_keys),
-            duplicates=reasons[Reason.DOUBLON_PROBABLE],
-            anomalies=len({a.key for a in evaluation.anomalies}),
-        )
+        """Send what is due (app/delivery.py: one loop for every transport)."""
+        Delivery(
+            self.store, self.transport, self.settings.email, run_id=report.run_id,
+            counts=report.counts, checkpoint=self.checkpoint, monotonic=self.monotonic,
+            sleep=self.sleep,
+        ).send_due(self.settings.cohort.name, now)  # fmt: skip
 
     def _journal(
         self,
@@ -914,15 +553,11 @@ class Runner:
         end: datetime,
         result: str,
     ) -> SheetWrite:
-        values: list[Cell] = [sheet_stamp(start), sheet_stamp(end), result]
-        values += [report.counts[k] for k in COUNT_KEYS]
-        values.append(report.run_id)
-        values.append(report.counts.get("emails_recovered", 0))
         name = self.settings.sheets.journal
-        current = tables.get(name)
-        entry = plan_append(name, current, JOURNAL_HEADERS, values)
-        layout = journal_layout(header_after(current, entry), rows_after(current, entry))
-        return with_layout(entry, layout, self.spreadsheet.layout_marks())
+        return journal_entry(
+            name, tables.get(name), run_id=report.run_id, counts=report.counts, start=start,
+            end=end, result=result, marks=self.spreadsheet.layout_marks(),
+        )  # fmt: skip
 
     def _record_failure(
         self,
@@ -933,9 +568,9 @@ class Runner:
         journal: bool = True,
     ) -> None:
         error = str(exc) if isinstance(exc, PipelineError) else type(exc).__name__
-        self.store.finish_run(report.run_id, self.clock(), "failed", report.counts, error)
+        self.store.finish_run(report.run_id, self.clock(), RunOutcome.FAILED, report.counts, error)
         if journal:  # staff see failed runs in the Journal too
-            self._journal_alone(report, now, tick, "Échec")
+            self._journal_alone(report, now, tick, JOURNAL_FAILURE)
 
     def _journal_alone(self, report: RunReport, now: datetime, tick: float, result: str) -> None:
         """Best effort: one Journal row for a run that ended early (failed, interrupted)."""
@@ -949,63 +584,7 @@ class Runner:
             log.warning("run %s: could not record the run in the Journal", report.run_id)
 
     def _alert(self, report: RunReport, exc: BaseException) -> None:
-        """Email a short alert (no personal data) to alerts.email: on the first failure after a
-        run that did not fail, then at most once a day while runs keep failing."""
-        address = self.settings.alerts.email
-        if not address:
-            return
-        today = self.clock().astimezone(PARIS).date()
-        previous = self.store.previous_outcome(report.run_id)
-        if (
-            previous is not None
-            and previous.outcome == "failed"
-            and previous.started_at.astimezone(PARIS).date() == today
-        ):
-            log.info("no alert: the previous run failed too, and an alert went out today")
-            return
-        message = alert_message(self.settings, report, safe_error(exc), logs.current_step())
-        try:
-            with self.transport as transport:
-                transport.send(message, f"alerte.{report.run_id}")
-        except Exception as error:  # the alert must never hide the run's own error
-            log.warning("the failure alert could not be sent", extra={"error": safe_error(error)})
-        else:
-            log.info("failure alert sent", extra={"to": "alerts.email"})
-
-
-def alert_message(
-    settings: Settings, report: RunReport, error: str, step: str | None
-) -> EmailMessage:
-    """The alert for a failed run: ids, counts and the error, never a participant's data."""
-    from email.headerregistry import Address
-    from email.utils import format_datetime, make_msgid
-
-    email = settings.email
-    started = report.now.astimezone(PARIS).strftime("%Y-%m-%d %H:%M:%S")
-    counts = ", ".join(f"{k}={v}" for k, v in report.counts.items() if v) or "aucun / none"
-    config = str(settings.source) if settings.source else "CONFIG"
-    host = f"{socket.gethostname()} (pid {os.getpid()})"
-    message = EmailMessage()
-    message["Subject"] = f"[{settings.programme.name}] Échec de l'exécution {report.run_id}"
-    message["From"] = Address(email.sender_name, addr_spec=email.sender)
-    message["To"] = settings.alerts.email or ""
-    message["Reply-To"] = email.reply_to
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = make_msgid(f"alerte.{report.run_id}", email.sender.split("@")[-1])
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-CUF-Alert"] = "run-failed"
-    message.set_content(
-        f"L'exécution {report.run_id} du pipeline « {settings.programme.name} » a échoué.\n\n"
-        f"Début (as of) : {started} (Europe/Paris)\n"
-        f"Étape / step : {step or '-'}\n"
-        f"Machine : {host}\n"
-        f"Erreur / error : {error}\n"
-        f"Compteurs / counts : {counts}\n\n"
-        "Les exécutions suivantes continuent selon le calendrier ; tant que l'échec se répète, "
-        "une seule alerte est envoyée par jour. Les courriels déjà envoyés sont dans le registre "
-        "(rien n'est envoyé deux fois).\n"
-        f"État / status : diplomates status --config {config}\n\n"
-        f"The run {report.run_id} failed at step '{step or '-'}': {error}. Later runs go on as "
-        "scheduled; one alert a day at most while failures repeat.\n"
-    )
-    return message
+        send_alert(
+            self.settings, self.store, lambda: self.transport, run_id=report.run_id,
+            now=report.now, counts=report.counts, exc=exc, today=self.clock(),
+        )  # fmt: skip

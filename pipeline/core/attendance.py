@@ -15,13 +15,11 @@ from pipeline.core.model import Anomaly, Cell, CellWrite, Reason, SheetWrite
 from pipeline.core.sessions import Session
 from pipeline.core.sheetplan import Table, header_index, plan_keyed
 from pipeline.core.text import clean, fold
+from pipeline.core.vocabulary import ATTENDANCE_BASE, ATTENDANCE_TAIL, ID
 
 PRESENT, ABSENT, EXCUSED = "Présent", "Absent", "Excusé"
 MARKS = (PRESENT, ABSENT, EXCUSED)
 _MARKS = {fold(m): m for m in MARKS}
-ID = "ID"
-ATTENDANCE_BASE = ("ID", "Nom", "Prénom", "Collectivité adhérente", "Éligibilité")
-ATTENDANCE_TAIL = ("Présences", "Taux", "Heures")
 
 
 @dataclass(frozen=True)

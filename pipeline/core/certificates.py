@@ -26,6 +26,10 @@ from pipeline.core.model import Anomaly, Cell, Eligibility, Reason, Template
 from pipeline.core.sessions import Session
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import clean, fold
+from pipeline.core.vocabulary import (
+    DECISION,
+    MessageState,
+)
 
 CERTIFICATE_LABEL = "Certificat d'auditeur"
 ATTESTATION_LABEL = "Attestation de participation"
@@ -35,13 +39,6 @@ TO_VALIDATE, VALIDATED, SENT, NOT_REACHED, REFUSED = (
 )  # fmt: skip
 CERT_STATUSES = (TO_VALIDATE, VALIDATED, SENT, NOT_REACHED, REFUSED)
 VALIDATE, REFUSE = "Valider", "Refuser"
-DECISION = "Décision CUF"
-NOTES = "Notes CUF"
-CERTIFICATE_HEADERS = (
-    "ID", "Nom", "Prénom", "Collectivité adhérente", "Éligibilité", "Document", "Présences",
-    "Taux", "Heures", "Code de vérification", "Statut", DECISION, NOTES,
-)  # fmt: skip
-CERTIFICATE_OWNED = tuple(h for h in CERTIFICATE_HEADERS if h not in (DECISION, NOTES))
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _LOOKALIKES = str.maketrans("OILU", "011V")
@@ -171,7 +168,7 @@ def decide_certificates(
         done = issued.get(person.id)
         if done is not None:
             code = verification_code(secret, cohort, person.id, done.template)
-            status = SENT if done.state == "sent" else VALIDATED
+            status = SENT if done.state == MessageState.SENT else VALIDATED
             rows.append(CertificateRow(person, counts, done.template, status, code, False))
             continue
         if not person.enrolled:

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Settings
 from pipeline.core.errors import SheetError
 from pipeline.core.geo import department_code, region_of
 from pipeline.core.layout import (
@@ -35,32 +34,25 @@ from pipeline.core.model import (
     Status,
     Template,
 )
-from pipeline.core.parse import PARIS, locate_columns, parse_kind, parse_row
+from pipeline.core.parse import locate_columns, parse_kind, parse_row
 from pipeline.core.people import merge_people, probable_duplicates
 from pipeline.core.placement import Placement, parse_decision, place
 from pipeline.core.reference import Reference
 from pipeline.core.sentrecord import STATE_WORDS, SentEntry, format_sent
+from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index, plan_grid, plan_keyed
 from pipeline.core.text import clean, fold
-
-ID = "ID"
-DECISION = "Décision CUF"
-NOTES = "Notes CUF"
-STATUS = "Statut"
-COHORT_HEADERS = (
-    ID, "Nom", "Prénom", "Courriel", "Téléphone", "Fonction", "Collectivité (saisie)",
-    "Collectivité adhérente", "Correspondance", "Département", "Nouvel·le élu·e", "Éligibilité",
-    STATUS, "Rang", DECISION, NOTES, "Première réponse", "Dernière réponse", "Réponses",
-    "Courriels envoyés",
-)  # fmt: skip
-STAFF_COLUMNS = (DECISION, NOTES)
-COHORT_OWNED = tuple(h for h in COHORT_HEADERS if h not in STAFF_COLUMNS)
-
-REVIEW_KEY = "Réf."
-REVIEW_HEADERS = (
-    REVIEW_KEY, "Ligne", ID, "Personne", "Collectivité (saisie)", "Motif", "Explication",
-    "Code motif",
-)  # fmt: skip
+from pipeline.core.vocabulary import (
+    COHORT_HEADERS,
+    COHORT_OWNED,
+    DECISION,
+    ID,
+    PARIS,
+    REVIEW_HEADERS,
+    REVIEW_KEY,
+    SENT,
+    STATUS,
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +61,7 @@ class LedgerEntry:
 
     person_id: str
     template: Template
-    state: str  # pending, sending, sent, retry, failed, incertain
+    state: str  # a MessageState
     at: datetime | None
     error: str | None = None  # the mail server's last reply, for `failed` and `incertain`
     session: str = ""  # session templates: the session's code
@@ -445,7 +437,7 @@ def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[d
                 "Première réponse": sheet_stamp(person.first_submitted),
                 "Dernière réponse": sheet_stamp(person.last_submitted),
                 "Réponses": person.responses,
-                "Courriels envoyés": sent_summary(by_person.get(person.id, [])),
+                SENT: sent_summary(by_person.get(person.id, [])),
             }
         )
     for absent in evaluation.absent:  # kept as shown, marked; the ledger still speaks for it
@@ -454,7 +446,7 @@ def cohort_rows(evaluation: Evaluation, ledger: Sequence[LedgerEntry]) -> list[d
             kept[STATUS] = absent.status.value
         kept["Réponses"] = ABSENT_MARK
         if absent.person_id in by_person:
-            kept["Courriels envoyés"] = sent_summary(by_person[absent.person_id])
+            kept[SENT] = sent_summary(by_person[absent.person_id])
         rows.append(kept)
     return rows
 

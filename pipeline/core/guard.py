@@ -11,18 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pipeline.core.cohort import ID, Evaluation
+from pipeline.core.cohort import Evaluation
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import fold
+from pipeline.core.vocabulary import COHORT_NAME, ID, MEMBERS_SHEET, RESPONSES_SHEET
 
 
 @dataclass(frozen=True)
 class Limits:
     """The `[safety]` config section and the sheet names findings quote."""
 
-    responses: str = "Réponses au formulaire 1"
-    members: str = "Adhérents"
-    cohort: str = "Promotion 2026"
+    responses: str = RESPONSES_SHEET
+    members: str = MEMBERS_SHEET
+    cohort: str = COHORT_NAME
     max_vanished_share: float = 0.2
     max_eligibility_change_share: float = 0.25
     min_people: int = 20

@@ -41,6 +41,7 @@ from pipeline.core.model import (
     ValueColour,
 )
 from pipeline.core.text import fold
+from pipeline.core.vocabulary import DECISION, JOURNAL_FAILURE, STAFF_COLUMNS
 
 LAYOUT_VERSION = 1
 MARK_PREFIX = "dt-layout-"
@@ -173,7 +174,7 @@ ELIGIBILITY_COLOURS: dict[str, tuple[str, str, bool]] = {
 REASON_COLOURS: dict[str, tuple[str, str, bool]] = {
     r.label: (RED if r in REJECTING else ORANGE) for r in Reason
 }
-JOURNAL_COLOURS: dict[str, tuple[str, str, bool]] = {"Échec": RED}
+JOURNAL_COLOURS: dict[str, tuple[str, str, bool]] = {JOURNAL_FAILURE: RED}
 
 # Widths in characters, by header.
 COHORT_WIDTHS = {
@@ -194,8 +195,6 @@ JOURNAL_WIDTHS = {
     "Exécution": 34, "Courriels retrouvés": 11,
 }  # fmt: skip
 HEADER_HEIGHT = 36  # pixels: two lines of header text
-STAFF_HEADERS = ("Décision CUF", "Notes CUF")
-DECISION = "Décision CUF"
 FROZEN_IDENTITY = ("ID", "Nom", "Prénom")  # frozen on the left, when they lead the sheet
 
 # The dashboard (see core/cohort.dashboard_grid): labels in A, numbers in B, charts from D.
@@ -373,7 +372,7 @@ def cohort_layout(header: Sequence[str], data_rows: int) -> SheetLayout:
         header,
         data_rows,
         COHORT_WIDTHS,
-        staff=STAFF_HEADERS,
+        staff=STAFF_COLUMNS,
         colours={"Statut": STATUS_COLOURS, "Éligibilité": ELIGIBILITY_COLOURS},
         frozen_cols=frozen,
         dropdowns={DECISION: tuple(d.value for d in Decision)},

@@ -27,6 +27,14 @@ AMBIGUOUS with the candidates and a French explanation: homonyms without a dépa
 ("Saint-Denis" is in 93 and in 974), a type or département that contradicts the name, a member
 the list does not identify, a typo close to several names. A lapsed member (`Résiliée`) never
 matches; the explanation says so.
+
+Why one file of about 1,600 lines: it is one decision, `_decide`, and the verdicts it chooses
+from (`_one_place`, `_by_part`, `_contradiction`, `_unknown_name`…) weigh the same evidence
+against each other and share the index's private helpers and the French wording for staff.
+Split by verdict, each part would import the others' internals and a reader would follow one
+answer across files; the sections below (`The member side`, `Reading an answer`, `Approximate
+names`, `Deciding`, `Words for staff`) are the map. Its tests (`tests/unit/test_matching*.py`,
+the answer corpus and its mutation run) also address this one module.
 """
 
 from __future__ import annotations

@@ -2,10 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping, Set
 
 from pipeline.core.model import Eligibility, Person, Status, Template
 from pipeline.core.placement import Placement
+
+
+def message_key(cohort: str, person_id: str, template: Template) -> str:
+    """The idempotency key of a message, also its Message-ID's local part."""
+    digest = hashlib.sha256(f"{cohort}|{person_id}|{template.value}".encode()).hexdigest()
+    return f"{template.value}.{person_id}.{digest[:16]}"
+
+
+def session_message_key(
+    cohort: str, person_id: str, template: Template, session: str, version: str
+) -> str:
+    """The idempotency key (and Message-ID local part) of a session message."""
+    text = f"{cohort}|{person_id}|{template.value}|{session}|{version}"
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return f"{template.value}.{person_id}.{digest[:16]}"
+
+
+def document_message_key(cohort: str, person_id: str, template: Template) -> str:
+    """The key of a certificate's or attestation's email: one per person and template."""
+    return message_key(cohort, person_id, template)
 
 
 def due_messages(

@@ -16,8 +16,8 @@ from pipeline.core.geo import department_code
 from pipeline.core.model import Anomaly, AuthorityKind, Reason, Response, Role
 from pipeline.core.names import display_name
 from pipeline.core.text import clean, fold
+from pipeline.core.vocabulary import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 SHEETS_EPOCH = datetime(1899, 12, 30)
 
 REQUIRED_COLUMNS = ("submitted_at", "email", "last_name", "first_name", "authority", "consent")

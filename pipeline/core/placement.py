@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.config import CohortSettings
 from pipeline.core.model import (
     Anomaly,
     Decision,
@@ -18,8 +17,9 @@ from pipeline.core.model import (
     Reason,
     Status,
 )
-from pipeline.core.parse import PARIS
+from pipeline.core.settings import CohortSettings
 from pipeline.core.text import fold
+from pipeline.core.vocabulary import PARIS
 
 _DECISIONS = {fold(d.value): d for d in Decision}
 PLACED = frozenset({Status.INSCRIT, Status.PROPOSE})

@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Settings
 from pipeline.core.model import CellWrite, SheetWrite, WritePlan
-from pipeline.core.parse import PARIS, has_consent, locate_columns, normalize_email, parse_timestamp
+from pipeline.core.parse import has_consent, locate_columns, normalize_email, parse_timestamp
 from pipeline.core.people import person_id
+from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index, read_stamp
 from pipeline.core.text import clean, fold
+from pipeline.core.vocabulary import ID, PARIS, REVIEW_KEY, MessageState
 
 ERASED_MARK = "<effacé>"
 
@@ -257,7 +258,7 @@ def find_person(
     table = tables.get(settings.cohort.name) or []
     if table:
         header = header_index(table[0])
-        id_col, mail_col = header.get(fold("ID")), header.get(fold("Courriel"))
+        id_col, mail_col = header.get(fold(ID)), header.get(fold("Courriel"))
         key_cols[settings.cohort.name] = id_col
         width = _width(table)
         for index, cells in enumerate(table[1:], start=2):
@@ -293,7 +294,7 @@ def find_person(
     lines = {str(r.row) for r in answers}
     if table:
         header = header_index(table[0])
-        ref_col, id_col = header.get(fold("Réf.")), header.get(fold("ID"))
+        ref_col, id_col = header.get(fold(REVIEW_KEY)), header.get(fold(ID))
         line_col = header.get(fold("Ligne"))
         key_cols[names.review] = ref_col
         width = _width(table)
@@ -408,12 +409,12 @@ def erasure_plan(holdings: Holdings, settings: Settings, include_source: bool) -
 # --- the access export, as French text ----------------------------------------------------------
 
 _STATES = {
-    "pending": "en attente d'envoi",
-    "sending": "envoi en cours",
-    "sent": "envoyé",
-    "retry": "nouvel essai prévu",
-    "failed": "refusé par le serveur de messagerie",
-    "incertain": "envoi interrompu (peut-être parti)",
+    MessageState.PENDING: "en attente d'envoi",
+    MessageState.SENDING: "envoi en cours",
+    MessageState.SENT: "envoyé",
+    MessageState.RETRY: "nouvel essai prévu",
+    MessageState.FAILED: "refusé par le serveur de messagerie",
+    MessageState.INCERTAIN: "envoi interrompu (peut-être parti)",
 }
 
 

@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo
 
 from pipeline.core.attendance import (
     ABSENT,
-    ATTENDANCE_BASE,
-    ATTENDANCE_TAIL,
     EXCUSED,
     MARKS,
     PRESENT,
@@ -29,10 +27,6 @@ from pipeline.core.attendance import (
 )
 from pipeline.core.certificates import (
     CERT_STATUSES,
-    CERTIFICATE_HEADERS,
-    CERTIFICATE_OWNED,
-    DECISION,
-    NOTES,
     REFUSE,
     VALIDATE,
     CertificateRow,
@@ -57,7 +51,6 @@ from pipeline.core.layout import (
     with_layout,
 )
 from pipeline.core.model import Anomaly, Cell, Dropdown, SheetLayout, SheetWrite, Status, Template
-from pipeline.core.parse import PARIS
 from pipeline.core.sessions import (
     INVITED,
     Session,
@@ -68,6 +61,16 @@ from pipeline.core.sessions import (
 )
 from pipeline.core.sheetplan import Table, header_index, plan_keyed
 from pipeline.core.text import fold
+from pipeline.core.vocabulary import (
+    ATTENDANCE_BASE,
+    ATTENDANCE_TAIL,
+    CERTIFICATE_HEADERS,
+    CERTIFICATE_OWNED,
+    DECISION,
+    NOTES,
+    PARIS,
+    SESSION_HEADERS,
+)
 
 ENROLLED_TEMPLATES = frozenset(
     {Template.INSCRIPTION_CONFIRMEE, Template.PLACE_LIBEREE} | set(INVITED)
@@ -326,7 +329,7 @@ SESSION_STATUS_HELP = "Laissez vide pour une séance prévue ; choisissez Annul�
 def sessions_sheet(sheet: str) -> SheetWrite:
     """A new, empty `Sessions` sheet: headers, notes, Format and Statut dropdowns."""
     from pipeline.core.model import CellWrite, ColumnLayout
-    from pipeline.core.sessions import CANCELLED, FORMATS, SESSION_HEADERS
+    from pipeline.core.sessions import CANCELLED, FORMATS
 
     widths = {"Session": 10, "Titre": 44, "Format": 20, "Début": 18, "Fin": 18, "Lieu": 40,
               "Lien": 34, "Statut": 12}  # fmt: skip

@@ -5,6 +5,13 @@ collectivité as a `Place`. An adapter loads it (`pipeline.adapters.reference.lo
 the core only reads it. `ReferenceIndex` turns it into lookups by normalized name and code, and
 `parse_authority` turns what a person typed ("Mairie de St-Étienne", "CD 29", "3M") into the
 readings those lookups understand. Nothing here does I/O.
+
+Why one file of about 1,200 lines: reading a name and looking it up are one feature, tuned
+together. The normalization (`name_tokens`, `strict_key`, `loose_key`) decides the keys the
+index stores and the keys a typed answer yields, the designators stripped by `parse_authority`
+and the parts found by `parse_part` must match what `index_state` tabled, and the cache of the
+index (`adapters/reference.py`) is stamped with a hash of this file. Sections: `Normalization`,
+`Reading what people type`, `Municipal arrondissements and sectors`, `Lookups`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pipeline.core.text import fold
+from pipeline.core.vocabulary import MessageState
 
 # Template name -> French label, for every template the programme sends (some are sent by later
 # parts of the pipeline; the table is complete so a sheet can always be read back).
@@ -38,7 +39,11 @@ LABELS: dict[str, str] = {
     "attestation": "Attestation de participation",
 }
 # Ledger state -> the word shown before the date (a delivered message shows none).
-STATE_WORDS = {"sent": "", "failed": "refusé", "incertain": "incertain"}
+STATE_WORDS: dict[str, str] = {
+    MessageState.SENT.value: "",
+    MessageState.FAILED.value: "refusé",
+    MessageState.INCERTAIN.value: "incertain",
+}
 SEPARATOR = "; "
 
 _BY_LABEL = sorted(
@@ -62,7 +67,7 @@ class SentEntry:
     day: date
     session: str | None = None
     qualifier: str | None = None
-    state: str = "sent"
+    state: str = MessageState.SENT.value
 
 
 def format_entry(entry: SentEntry) -> str:
@@ -90,7 +95,9 @@ def _parse_one(text: str) -> SentEntry | None:
             when = date(int(year), int(month), int(day))
         except ValueError:
             return None
-        return SentEntry(name, when, state=_WORD_STATES.get(fold(word or ""), "sent"))
+        return SentEntry(
+            name, when, state=_WORD_STATES.get(fold(word or ""), MessageState.SENT.value)
+        )
     found = _NEW_DATE.match(text)
     if not found:
         return None
@@ -112,7 +119,7 @@ def _parse_one(text: str) -> SentEntry | None:
         return None
     label, name = hit
     rest = head.split()[len(label.split()) :]
-    state = "sent"
+    state: str = MessageState.SENT.value
     if rest and fold(rest[-1]) in _WORD_STATES:
         state = _WORD_STATES[fold(rest.pop())]
     qualifier = rest.pop() if rest and _QUALIFIER.match(rest[-1]) else None

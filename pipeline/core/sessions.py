@@ -21,11 +21,11 @@ from zoneinfo import ZoneInfo
 
 from pipeline.core.cohort import LedgerEntry
 from pipeline.core.model import Anomaly, Reason, Status, Template
-from pipeline.core.parse import PARIS, parse_timestamp
+from pipeline.core.parse import parse_timestamp
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import clean, fold
+from pipeline.core.vocabulary import PARIS, MessageState
 
-SESSION_HEADERS = ("Session", "Titre", "Format", "Début", "Fin", "Lieu", "Lien", "Statut")
 FORMATS = ("Rencontre", "Session de travail", "Temps de terrain")
 CANCELLED = "Annulée"
 ONLINE = "En ligne"
@@ -309,7 +309,7 @@ def due_session_messages(
                     for (t, v), e in have.items()
                     if t in INVITED
                     and _round(v) == rounds
-                    and e.state == "sent"
+                    and e.state == MessageState.SENT
                     and e.at is not None
                 ),
                 default=None,

@@ -10,16 +10,15 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.core.errors import ConfigError, PipelineError, UsageError
+from pipeline.core.vocabulary import PARIS, TROUBLED, UNSENT, MessageState
 
 if TYPE_CHECKING:
     from pipeline.adapters.state.store import StateStore
     from pipeline.config import Settings
 
-PARIS = ZoneInfo("Europe/Paris")
 CONFIG_ENV = "DIPLOMATES_CONFIG"
 CONFIG_HELP = f"TOML config file (default: the file named by ${CONFIG_ENV})"
 
@@ -210,9 +209,9 @@ def command_status(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     store = StateStore(settings.state.url)
     _print_status(settings, store)
-    check = store.find_messages(cohort=settings.cohort.name, states=("failed", "incertain"))
+    check = store.find_messages(cohort=settings.cohort.name, states=TROUBLED)
     for message in check:
-        state = "uncertain" if message.state == "incertain" else message.state
+        state = "uncertain" if message.state == MessageState.INCERTAIN else message.state
         what = f"{state:9}  {message.template.value:21}  {message.person_id}"
         print(f"  {what}  {message.message_id}")
     if check:
@@ -239,12 +238,13 @@ def _print_status(settings: Settings, store: StateStore) -> None:
         line = f"  {started}  {record.id}  {record.outcome:11} {took}  {counts}".rstrip()
         print(line + (f"  error: {record.error}" if record.error else ""))
     states = store.count_by_state()
-    waiting = states.get("pending", 0) + states.get("retry", 0)
+    count = {state: states.get(state, 0) for state in MessageState}
+    waiting = sum(count[state] for state in UNSENT)
     print(
-        f"messages: {waiting} waiting (pending {states.get('pending', 0)}, retry "
-        f"{states.get('retry', 0)}), {states.get('failed', 0)} failed, "
-        f"{states.get('incertain', 0)} uncertain, {states.get('sending', 0)} sending, "
-        f"{states.get('sent', 0)} sent"
+        f"messages: {waiting} waiting (pending {count[MessageState.PENDING]}, retry "
+        f"{count[MessageState.RETRY]}), {count[MessageState.FAILED]} failed, "
+        f"{count[MessageState.INCERTAIN]} uncertain, {count[MessageState.SENDING]} sending, "
+        f"{count[MessageState.SENT]} sent"
     )
     holder = store.lock_holder()
     alive = store.lock_alive()
@@ -285,7 +285,7 @@ def command_resend(args: argparse.Namespace) -> int:
     )
     if not outcome.ran:
         print(f"message {outcome.message_id} queued again; a run is in progress and sends it next.")
-    elif outcome.state == "sent":
+    elif outcome.state == MessageState.SENT:
         print(f"message {outcome.message_id} sent again.")
     else:
         print(f"message {outcome.message_id} queued again, now '{outcome.state}' (see status).")
@@ -416,7 +416,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        from pipeline.app.run import safe_error
+        from pipeline.app.alerts import safe_error
 
         print(  # the exception's own text may quote a participant's data: not in the logs
             f"diplomates: error: {safe_error(exc)}. Rerun with --debug for the details.",

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from pipeline import logs
 from pipeline.config import ScheduleSettings, Settings
 from pipeline.core.errors import ConfigError, LockHeldError
+from pipeline.core.vocabulary import RunOutcome
 
 if TYPE_CHECKING:
     from pipeline.adapters.state.store import StateStore
@@ -207,19 +208,19 @@ class Scheduler:
             runner = self._factory()
             report = runner.run()
         except RunInterrupted:
-            return "interrupted"  # the runner logged it
+            return RunOutcome.INTERRUPTED  # the runner logged it
         except LeaseLostError:
-            return "failed"  # the runner logged it
+            return RunOutcome.FAILED  # the runner logged it
         except LockHeldError as exc:
             log.info("run skipped: another run holds the lock", extra={"detail": str(exc)})
-            return "skipped"
+            return RunOutcome.SKIPPED
         except Exception as exc:
             partial = runner.report if runner is not None else None
-            if partial is None or partial.outcome != "failed":  # else the runner logged it
-                from pipeline.app.run import safe_error
+            if partial is None or partial.outcome != RunOutcome.FAILED:  # else the runner logged it
+                from pipeline.app.alerts import safe_error
 
                 log.error("scheduled run failed", extra={"error": safe_error(exc)})
-            return "failed"
+            return RunOutcome.FAILED
         return str(report.outcome)
 
     def _next_run_time(self) -> datetime | None:

@@ -22,8 +22,8 @@ from pipeline.adapters.state.store import StateStore
 from pipeline.adapters.xlsx.layout import marks_of
 from pipeline.adapters.xlsx.workbook import LocalWorkbook
 from pipeline.app.run import Runner
-from pipeline.core.cohort import COHORT_HEADERS
 from pipeline.core.model import Decision
+from pipeline.core.vocabulary import COHORT_HEADERS
 from tests.support.backends import Factory
 from tests.support.backends import _local as local_factory
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings

@@ -28,7 +28,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-from pipeline.adapters.state.store import StateStore, messages, runs
+from pipeline.adapters.state.schema import messages, runs
+from pipeline.adapters.state.store import StateStore
 from pipeline.app.run import Runner
 from pipeline.config import load_settings
 from tests.support.builders import answer

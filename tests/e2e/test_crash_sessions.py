@@ -20,7 +20,7 @@ from sqlalchemy import select
 from pipeline.adapters.state.store import StateStore, messages
 from pipeline.app.run import Runner
 from pipeline.config import load_settings
-from pipeline.core.sessions import SESSION_HEADERS
+from pipeline.core.vocabulary import SESSION_HEADERS
 from tests.support.builders import answer
 from tests.support.ops import (
     Env,

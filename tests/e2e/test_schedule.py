@@ -16,7 +16,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import select
 
-from pipeline.adapters.state.store import StateStore, messages, runs
+from pipeline.adapters.state.schema import messages, runs
+from pipeline.adapters.state.store import StateStore
 from pipeline.app.run import LOCK_LEASE
 from pipeline.core.errors import LockHeldError
 from tests.support import pg

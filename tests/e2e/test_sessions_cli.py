@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from pipeline.core.sessions import SESSION_HEADERS
+from pipeline.core.vocabulary import SESSION_HEADERS
 from pipeline.entry.cli import main
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member
 from tests.support.scenario import CONFIG

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.sessions import SESSION_HEADERS
+from pipeline.core.vocabulary import SESSION_HEADERS
 from pipeline.entry.cli import main
 from tests.support.google_world import READ, WRITE_APIS, World, google_world
 from tests.support.scenario import OPENING, outbox, records

@@ -17,8 +17,8 @@ from pipeline.adapters.state.documents import DocumentStore
 from pipeline.adapters.state.store import StateStore
 from pipeline.app.run import Runner
 from pipeline.config import CertificateSettings, Settings
-from pipeline.core.sessions import SESSION_HEADERS
 from pipeline.core.text import fold
+from pipeline.core.vocabulary import SESSION_HEADERS
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
 from tests.support.fakes import MemorySpreadsheet, RecordingTransport
 

@@ -20,9 +20,9 @@ from pipeline.adapters.mail.transport import (
     TemporaryFailure,
     UncertainDelivery,
 )
-from pipeline.app.run import message_key
 from pipeline.config import Settings
 from pipeline.core.errors import ConfigError, MailError
+from pipeline.core.messages import message_key
 from pipeline.core.model import Template
 from tests.support.smtp_server import LocalCA, Script, SmtpServer, free_port, make_ca
 

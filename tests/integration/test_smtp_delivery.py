@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import pipeline.app.delivery
 import pipeline.app.run
 from pipeline.adapters.mail.smtp import PASSWORD_ENV
 from pipeline.adapters.state.store import StateStore
@@ -212,7 +213,7 @@ def test_the_send_budget_leaves_the_rest_for_the_next_run(
     tmp_path: Path, server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A run paces within SEND_BUDGET; what would fall after it waits for the next run."""
-    monkeypatch.setattr(pipeline.app.run, "SEND_BUDGET", timedelta(seconds=90))
+    monkeypatch.setattr(pipeline.app.delivery, "SEND_BUDGET", timedelta(seconds=90))
     world = World(tmp_path, server.port, max_per_minute=1)
     report = world.run(T0)
     assert report.counts["emails_sent"] == 2 and report.counts["emails_waiting"] == 3

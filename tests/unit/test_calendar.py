@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from icalendar import Calendar
 
 from pipeline.adapters.mail.calendar import build_ics
-from pipeline.core.parse import PARIS
 from pipeline.core.sessions import Session
+from pipeline.core.vocabulary import PARIS
 
 START = datetime(2026, 11, 20, 9, 30, tzinfo=PARIS)
 

@@ -26,8 +26,8 @@ from pipeline.core.certificates import (
 )
 from pipeline.core.cohort import LedgerEntry
 from pipeline.core.model import Eligibility, Reason, Template
-from pipeline.core.parse import PARIS
 from pipeline.core.sessions import Session
+from pipeline.core.vocabulary import PARIS
 
 DAY1 = datetime(2026, 5, 4, 9, 0, tzinfo=PARIS)
 

@@ -13,8 +13,9 @@ import pytest
 from pipeline.adapters.pdf import DocumentFacts, DocumentRenderer
 from pipeline.adapters.state.documents import DocumentStore
 from pipeline.adapters.state.store import StateStore
-from pipeline.config import PARIS, ProgrammeSettings
+from pipeline.config import ProgrammeSettings
 from pipeline.core.model import Template
+from pipeline.core.vocabulary import PARIS
 
 PROGRAMME = ProgrammeSettings(
     contact_email="diplomates@cites-unies-france.org", partners=["Ministère de l'Europe"]

@@ -9,8 +9,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline.core.cohort import (
-    COHORT_HEADERS,
-    REVIEW_HEADERS,
     UPDATED,
     evaluate,
     plan_outputs,
@@ -29,6 +27,7 @@ from pipeline.core.layout import (
     with_layout,
 )
 from pipeline.core.model import Decision, Eligibility, SheetLayout, SheetWrite, Status
+from pipeline.core.vocabulary import COHORT_HEADERS, REVIEW_HEADERS
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
 from tests.support.sheets import apply
 

@@ -14,7 +14,8 @@ import pytest
 from pipeline.adapters.sheets import cell_text
 from pipeline.config import DEFAULT_ALIASES
 from pipeline.core.geo import department_code
-from pipeline.core.parse import PARIS, locate_columns, normalize_phone, parse_row
+from pipeline.core.parse import locate_columns, normalize_phone, parse_row
+from pipeline.core.vocabulary import PARIS
 from tests.support.builders import FORM_HEADERS, answer
 
 COLUMNS = locate_columns(FORM_HEADERS, DEFAULT_ALIASES, "Réponses")

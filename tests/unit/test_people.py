@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline.core.model import Reason, Response, Role
-from pipeline.core.parse import PARIS
 from pipeline.core.people import merge_people, person_id, probable_duplicates
+from pipeline.core.vocabulary import PARIS
 
 BASE = datetime(2026, 3, 1, 9, 0, tzinfo=PARIS)
 

@@ -21,9 +21,9 @@ from pipeline.core.model import (
     Role,
     Status,
 )
-from pipeline.core.parse import PARIS
 from pipeline.core.people import person_id
 from pipeline.core.placement import place
+from pipeline.core.vocabulary import PARIS
 from tests.support.builders import person, settings
 
 OPENS = datetime(2026, 3, 30, 9, 0, tzinfo=PARIS)

@@ -13,7 +13,7 @@ from pipeline.config import load_settings
 from pipeline.core.cohort import evaluate
 from pipeline.core.errors import ConfigError
 from pipeline.core.model import Reason
-from pipeline.core.parse import PARIS, normalize_email
+from pipeline.core.parse import normalize_email
 from pipeline.core.people import person_id
 from pipeline.core.privacy import (
     covered,
@@ -24,6 +24,7 @@ from pipeline.core.privacy import (
     screen_responses,
     tombstone,
 )
+from pipeline.core.vocabulary import PARIS
 from tests.support.builders import FORM_HEADERS, MEMBER_HEADERS, answer, member, settings
 
 SALT = bytes(range(32))

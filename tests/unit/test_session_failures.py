@@ -10,10 +10,10 @@ import pytest
 
 from pipeline.adapters.state.store import QueueItem, StateStore
 from pipeline.app.mail_commands import resend
-from pipeline.app.programme_run import session_message_key
 from pipeline.app.run import ledger_anomalies
 from pipeline.core.cohort import Evaluation, LedgerEntry
 from pipeline.core.errors import PipelineError
+from pipeline.core.messages import session_message_key
 from pipeline.core.model import Reason, Template
 from tests.support.builders import settings
 

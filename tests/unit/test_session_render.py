@@ -17,8 +17,9 @@ from pipeline.adapters.mail.session_render import (
     sample_session,
     when_from,
 )
-from pipeline.config import PARIS, Settings
+from pipeline.config import Settings
 from pipeline.core.model import Template
+from pipeline.core.vocabulary import PARIS
 
 NOW = datetime(2026, 5, 2, 10, 0, tzinfo=PARIS)
 

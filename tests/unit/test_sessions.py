@@ -8,9 +8,7 @@ import pytest
 
 from pipeline.core.cohort import LedgerEntry
 from pipeline.core.model import Reason, Status, Template
-from pipeline.core.parse import PARIS
 from pipeline.core.sessions import (
-    SESSION_HEADERS,
     Session,
     current_versions,
     due_session_messages,
@@ -19,6 +17,7 @@ from pipeline.core.sessions import (
     reminder_offset,
     session_uid,
 )
+from pipeline.core.vocabulary import PARIS, SESSION_HEADERS
 
 START = datetime(2026, 5, 20, 9, 30, tzinfo=PARIS)
 

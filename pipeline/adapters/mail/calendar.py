@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 from pipeline.core.sessions import Session, session_uid
+from pipeline.core.vocabulary import PARIS
 
-PARIS = ZoneInfo("Europe/Paris")
 PRODID = "-//Cités Unies France//Diplomates des territoires//FR"
 
 

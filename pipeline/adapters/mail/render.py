@@ -32,9 +32,10 @@ import css_inline
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from pipeline.config import PARIS, CohortSettings, ProgrammeSettings, Settings
+from pipeline.config import CohortSettings, ProgrammeSettings, Settings
 from pipeline.core.model import AuthorityKind, Person, Role, Template
 from pipeline.core.text import clean
+from pipeline.core.vocabulary import PARIS
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[3] / "templates" / "email"
 

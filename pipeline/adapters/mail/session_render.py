@@ -14,10 +14,11 @@ from babel.dates import format_date
 
 from pipeline.adapters.mail.calendar import build_ics
 from pipeline.adapters.mail.render import Attachment, render_raw
-from pipeline.config import PARIS, Settings
+from pipeline.config import Settings
 from pipeline.core.attendance import format_hours
 from pipeline.core.model import DOCUMENT_TEMPLATES, SESSION_TEMPLATES, Person, Template
 from pipeline.core.sessions import Session
+from pipeline.core.vocabulary import PARIS
 
 
 def french_day(moment: datetime) -> str:

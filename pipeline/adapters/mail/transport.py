@@ -59,7 +59,7 @@ class RawTransport(Transport, Protocol):
 @runtime_checkable
 class ConfirmingTransport(RawTransport, Protocol):
     """A transport that can also tell, after a crash, whether a message was delivered (the
-    outbox). The run sends to it in chunks (see `Runner._deliver_files`)."""
+    outbox). The run sends to it in chunks (see `app/delivery.py`)."""
 
     def delivered(self, name: str) -> bool: ...
 

@@ -1,7 +1,7 @@
 """Issued documents: the registry `diplomates verify` reads, the secret behind the codes, and
 the PDF files in `certificates.folder`.
 
-The registry lives in the state DB (table `documents`, created when missing). The secret that
+The registry lives in the state DB (table `documents`, declared in `schema.py`). The secret that
 makes verification codes unguessable is kept there too (`privacy_keys`, like the erasure salt),
 made once. A PDF is written once, atomically, named by its code: a rerun (or a run after a
 crash between writing the file and queuing the email) finds it and reuses it, so there is never
@@ -16,33 +16,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Column, DateTime, String, Table, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from pipeline.adapters.state.privacy import privacy_keys
-from pipeline.adapters.state.store import StateStore, metadata
+from pipeline.adapters.state.schema import aware as _aware
+from pipeline.adapters.state.schema import documents, privacy_keys
+from pipeline.adapters.state.store import StateStore
 
 DOCUMENT_SECRET = "document_secret"
-
-documents = Table(
-    "documents",
-    metadata,
-    Column("code", String(20), primary_key=True),
-    Column("cohort", String(200), nullable=False),
-    Column("person_id", String(40), nullable=False),
-    Column("kind", String(40), nullable=False),  # certificat | attestation
-    Column("full_name", String(400), nullable=False),
-    Column("authority", String(400), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
-    Column("file", String(1000), nullable=False),
-    Column("erased_at", DateTime(timezone=True)),
-)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -64,7 +45,6 @@ class DocumentStore:
     def __init__(self, store: StateStore, folder: Path) -> None:
         self.engine = store.engine
         self.folder = folder
-        metadata.create_all(self.engine, tables=[documents, privacy_keys])
 
     def secret(self, create: bool = True) -> bytes | None:
         """The HMAC key of verification codes: made on first use (unless `create` is false: a

@@ -1,82 +1,43 @@
 """The state DB's privacy side: erasure tombstones and their salt, one person's ledger rows,
 cancelling and forgetting messages, retention purges, and compaction.
 
-Tables live in `adapters/state.py`'s metadata (created here when missing). Deleting a row does
-not take its bytes out of a SQLite file: they stay in free pages and in the write-ahead log. So
-every delete or blanking here runs with `PRAGMA secure_delete` (freed content is zeroed), and
-`compact()` rebuilds the file (`VACUUM`) and empties the WAL (`wal_checkpoint(TRUNCATE)`).
+Its tables are declared and created in `schema.py`. Deleting a row does not take its bytes out
+of a SQLite file: they stay in free pages and in the write-ahead log. So every delete or
+blanking here runs with `PRAGMA secure_delete` (freed content is zeroed), and `compact()`
+rebuilds the file (`VACUUM`) and empties the WAL (`wal_checkpoint(TRUNCATE)`).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import (
-    Column,
-    DateTime,
-    String,
-    Table,
     delete,
     func,
     insert,
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
-from pipeline.adapters.state.store import StateStore, messages, metadata, runs
+from pipeline.adapters.state.schema import aware as _aware
+from pipeline.adapters.state.schema import erasures, messages, privacy_keys, runs
+from pipeline.adapters.state.store import MessageRecord, StateStore
+from pipeline.core import vocabulary
+from pipeline.core.model import Template
 from pipeline.core.privacy import ERASED_MARK
-
-erasures = Table(
-    "erasures",
-    metadata,
-    Column("digest", String(64), primary_key=True),  # HMAC-SHA256(salt, normalized address)
-    Column("answers_until", DateTime(timezone=True)),  # latest answer erased; later ones are new
-    Column("erased_at", DateTime(timezone=True), nullable=False),
-)
-
-privacy_keys = Table(
-    "privacy_keys",
-    metadata,
-    Column("name", String(40), primary_key=True),
-    Column("value", String(128), nullable=False),
-)
+from pipeline.core.vocabulary import RunOutcome
 
 SALT = "erasure_salt"
 # Messages whose copy may be dropped once old enough: delivered, refused, or left uncertain.
-SETTLED = ("sent", "failed", "incertain")
-UNSENT = ("pending", "retry")
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    """One ledger row as an access export shows it."""
-
-    id: int
-    cohort: str
-    person_id: str
-    template: str
-    message_id: str
-    state: str
-    created_at: datetime | None
-    updated_at: datetime | None
-    sent_at: datetime | None
-    attempts: int
-    error: str | None
-    raw: bytes | None  # None: not asked for, or dropped by retention
+SETTLED = [state.value for state in vocabulary.SETTLED]
+UNSENT = [state.value for state in vocabulary.UNSENT]
 
 
 @dataclass(frozen=True)
@@ -91,7 +52,6 @@ class PrivacyState:
     def __init__(self, store: StateStore) -> None:
         self.store = store
         self.engine = store.engine
-        _create_tables(self.engine)
 
     @property
     def sqlite(self) -> bool:
@@ -157,7 +117,7 @@ class PrivacyState:
 
     # --- one person's ledger ---------------------------------------------------------------
 
-    def ledger_rows(self, person_id: str, with_raw: bool = False) -> list[LedgerRow]:
+    def ledger_rows(self, person_id: str, with_raw: bool = False) -> list[MessageRecord]:
         """Every ledger row of the person, any cohort, oldest first."""
         columns = [c for c in messages.c if c.name != "raw"]
         query = (
@@ -169,11 +129,11 @@ class PrivacyState:
             query = query.add_columns(messages.c.raw)
         with self.engine.connect() as conn:
             return [
-                LedgerRow(
+                MessageRecord(
                     id=row.id,
                     cohort=row.cohort,
                     person_id=row.person_id,
-                    template=row.template,
+                    template=Template(row.template),
                     message_id=row.message_id,
                     state=row.state,
                     created_at=_aware(row.created_at),
@@ -261,7 +221,9 @@ class PrivacyState:
                 .values(raw=None, error=None)
             ).rowcount
             removed = conn.execute(
-                delete(runs).where(runs.c.started_at < cutoff).where(runs.c.outcome != "running")
+                delete(runs)
+                .where(runs.c.started_at < cutoff)
+                .where(runs.c.outcome != RunOutcome.RUNNING.value)
             ).rowcount
         return stripped or 0, removed or 0
 
@@ -301,22 +263,6 @@ class PrivacyState:
                 for table in (messages, runs, erasures):
                     conn.exec_driver_sql(f"VACUUM FULL {table.name}")
         return self.checkpoint()
-
-
-_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _create_tables(engine: Engine) -> None:
-    """Create this module's tables once per engine. Processes starting together on a fresh
-    database may race to create them: the loser's error is ignored and it checks again."""
-    if engine in _READY:
-        return
-    tables = [erasures, privacy_keys]
-    try:
-        metadata.create_all(engine, tables=tables)
-    except (IntegrityError, ProgrammingError, OperationalError):
-        metadata.create_all(engine, tables=tables)
-    _READY.add(engine)
 
 
 def _pattern(needles: Sequence[str]) -> re.Pattern[str]:
