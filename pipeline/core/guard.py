@@ -86,8 +86,8 @@ def input_problems(
             problems.append(
                 f"the answers of {vanished} of the {len(shown)} people in "
                 f"'{limits.cohort}' are no longer found in '{names.responses}' (more than "
-                f"safety.max_vanished_share = {safety.max_vanished_share:.0%}): a moved or "
-                "inserted column, deleted rows?"
+                f"safety.max_vanished_share = {safety.max_vanished_share:.0%}), perhaps a "
+                "moved or inserted column, or deleted rows"
             )
         placements = evaluation.placements
         compared = [pid for pid in shown if pid in placements and shown[pid]]
@@ -96,7 +96,7 @@ def input_problems(
             problems.append(
                 f"the Éligibilité of {changed} of {len(compared)} people would change (more "
                 f"than safety.max_eligibility_change_share = "
-                f"{safety.max_eligibility_change_share:.0%}): a damaged member list?"
+                f"{safety.max_eligibility_change_share:.0%}), perhaps a damaged member list"
             )
     return problems
 
