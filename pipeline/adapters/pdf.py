@@ -100,7 +100,7 @@ class DocumentFacts:
 
 
 LABELS = {
-    Template.CERTIFICAT: "Certificat d'auditeur",
+    Template.CERTIFICAT: "Certificat d’auditeur",
     Template.ATTESTATION: "Attestation de participation",
 }
 

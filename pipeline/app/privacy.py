@@ -101,6 +101,7 @@ class PurgeReport:
     messages: int = 0  # ledger rows whose body and server reply were dropped
     runs: int = 0  # run records deleted
     files: int = 0  # outbox copies deleted
+    documents: int = 0  # certificate PDFs deleted (their codes then verify as erased)
     compacted: bool = False
 
 
@@ -143,17 +144,20 @@ def purge(
     messages, runs = privacy.purge(cutoff)
     folder = settings.email.outbox if settings.email.transport == "outbox" else None
     files = _purge_outbox(folder, privacy.message_ids() if folder else {}, cutoff)
+    # certificate PDFs issued before the cutoff: deleted, the code kept as "effacé" (as erase);
+    # the `.ics` files only ever live inside message copies, dropped above
+    documents = _documents(settings, store).purge(cutoff, now)
     compacted = False
     if compact:
         compacted = privacy.compact()
-    elif messages or runs:
+    elif messages or runs or documents:
         privacy.checkpoint()
-    if messages or runs or files:
+    if messages or runs or files or documents:
         log.info(
             "retention purge", extra={"messages": messages, "runs": runs, "files": files,
-                                      "retention_days": days},
+                                      "documents": documents, "retention_days": days},
         )  # fmt: skip
-    return PurgeReport(days, cutoff, messages, runs, files, compacted)
+    return PurgeReport(days, cutoff, messages, runs, files, documents, compacted)
 
 
 def _lock(store: StateStore, holder: str, now: datetime, consequence: str) -> None:

@@ -65,8 +65,8 @@ def verify(settings: Settings, code: str) -> Verification:
         return Verification(
             True,
             f"{canonical} : {label}, {found.cohort}, délivré le {day} ; les données de la "
-            f"personne ont été effacées à sa demande le {_day(found.erased_at)} (effacé). / "
-            "Issued, then erased at the holder's request.",
+            f"personne ont été effacées le {_day(found.erased_at)}, à sa demande ou au terme de "
+            "la durée de conservation (effacé). / Issued, then the holder's data was erased.",
         )
     where = f" ({found.authority})" if found.authority else ""
     return Verification(

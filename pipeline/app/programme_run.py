@@ -172,6 +172,9 @@ class ProgrammeStep:
             person = people.get(row.participant.id)
             if person is None or row.template is None:
                 continue
+            known = docs.lookup(row.code)
+            if known is not None and known.erased_at is not None:
+                continue  # erased or past retention: never made again
             data = docs.existing(row.code)
             if data is None:
                 if renderer is None:

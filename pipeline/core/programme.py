@@ -56,6 +56,7 @@ from pipeline.core.sessions import (
     Session,
     SessionDue,
     due_session_messages,
+    invited_now,
     read_sessions,
 )
 from pipeline.core.sheetplan import Table, header_index, plan_keyed
@@ -271,20 +272,14 @@ def dashboard_sections(
     documents issued. Empty when sessions are off."""
     if not programme.active:
         return []
-    invited: dict[str, set[str]] = {}
-    cancelled: dict[str, set[str]] = {}
-    for entry in ledger:
-        if entry.template in INVITED:
-            invited.setdefault(fold(entry.session), set()).add(entry.person_id)
-        elif entry.template is Template.SESSION_ANNULEE:
-            cancelled.setdefault(fold(entry.session), set()).add(entry.person_id)
+    invited = invited_now(ledger)
     grid: list[list[Cell]] = [["", ""], ["Séances", "Nombre"]]
     for session in programme.sessions:
         key = fold(session.code)
         marks = Counter(a.marks.get(session.code, "") for a in programme.attendance.values())
         label = session.code + (" (annulée)" if session.cancelled else "")
         grid += [
-            [f"{label} : invitations", len(invited.get(key, set()) - cancelled.get(key, set()))],
+            [f"{label} : invitations", len(invited.get(key, set()))],
             [f"{label} : présences", marks[PRESENT]],
             [f"{label} : absences", marks[ABSENT]],
             [f"{label} : excuses", marks[EXCUSED]],

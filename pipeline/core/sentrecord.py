@@ -6,7 +6,8 @@ entries separated by "; ", each `<Libellé>[ <code session>][ <qualificatif>][ <
     Accusé de réception 02/03/2026; Inscription confirmée 01/04/2026; Invitation S1 12/05/2026;
     Modification S1 v2 20/05/2026; Rappel S1 J-7 05/05/2026; Liste d'attente refusé 03/04/2026
 
-The qualifier is `v<N>` (a version) or `J-<N>` (a reminder); the state word is `refusé` (the
+The qualifier is `v<N>` (a version; `v<N>.<R>` once a person is invited again after a
+cancellation, R being the round) or `J-<N>` (a reminder); the state word is `refusé` (the
 server refused it for good) or `incertain` (maybe sent), absent for a delivered message. The
 parser also reads the first version's form, `accuse_reception 2026-03-02` (and
 `accuse_reception refusé 2026-03-02`), so a sheet written before still rebuilds the ledger.
@@ -52,7 +53,8 @@ _EXACT = {label: name for name, label in LABELS.items()}
 _WORD_STATES = {fold(word): state for state, word in STATE_WORDS.items() if word}
 _NEW_DATE = re.compile(r"^(.*?)\s+(\d{1,2})/(\d{1,2})/(\d{4})$")
 _OLD = re.compile(r"^([a-z_]+)(?:\s+(refusé|refuse|incertain))?\s+(\d{4})-(\d{2})-(\d{2})$")
-_QUALIFIER = re.compile(r"^(v\d+|J-\d+)$")  # as written: a session code `V1` is no version
+# as written: a session code `V1` is no version
+_QUALIFIER = re.compile(r"^(v\d+(?:\.\d+)?|J-\d+)$")
 
 
 @dataclass(frozen=True)

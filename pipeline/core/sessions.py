@@ -167,7 +167,20 @@ class SessionDue:
 
 
 def _version_number(version: str) -> int:
-    return int(version[1:]) if version.startswith("v") and version[1:].isdigit() else 0
+    """`v2` -> 2; `v2.3` (the third round's) -> 2; anything else -> 0."""
+    number = version[1:].split(".", 1)[0]
+    return int(number) if version.startswith("v") and number.isdigit() else 0
+
+
+def _round(version: str) -> int:
+    """The invitation round a version belongs to: `v2` -> 1, `v2.3` -> 3 (the person's third
+    invitation to the session, after two cancellations)."""
+    _, dot, after = version.partition(".")
+    return int(after) if dot and after.isdigit() else 1
+
+
+def _versioned(version: int, rounds: int) -> str:
+    return f"v{version}" if rounds == 1 else f"v{version}.{rounds}"
 
 
 def current_versions(sessions: Iterable[Session], ledger: Iterable[LedgerEntry]) -> dict[str, int]:
@@ -191,6 +204,25 @@ def current_versions(sessions: Iterable[Session], ledger: Iterable[LedgerEntry])
         else:
             versions[session.code] = known[0] + 1
     return versions
+
+
+def invited_now(ledger: Iterable[LedgerEntry]) -> dict[str, set[str]]:
+    """Folded session code -> people whose latest invitation round was not cancelled (someone
+    cancelled then invited again counts; someone only cancelled does not)."""
+    rounds: dict[tuple[str, str], list[int]] = {}  # (session, person) -> [cancels, max round]
+    for entry in ledger:
+        if not entry.session:
+            continue
+        seen = rounds.setdefault((fold(entry.session), entry.person_id), [0, 0])
+        if entry.template is Template.SESSION_ANNULEE:
+            seen[0] += 1
+        elif entry.template in INVITED:
+            seen[1] = max(seen[1], _round(entry.version))
+    invited: dict[str, set[str]] = {}
+    for (code, pid), (cancels, latest) in rounds.items():
+        if latest > cancels:
+            invited.setdefault(code, set()).add(pid)
+    return invited
 
 
 def reminder_offset(session: Session, now: datetime, days: Sequence[int]) -> int | None:
@@ -218,8 +250,9 @@ def due_session_messages(
       late run does not send J-7 and J-1 together);
     - invited, then the session is `Annulée` or the person is no longer `Inscrit·e`, before
       Début: one cancellation.
-    Nothing is ever due for a session that started. A person who received a cancellation is
-    not invited again to that session.
+    Nothing is ever due for a session that started. A person who received a cancellation and
+    is `Inscrit·e` again before Début is invited again, once: a new round (`_round`), whose
+    versions carry the round (`v1.2`) and whose `.ics` SEQUENCE is above the cancellation's.
     """
     versions = current_versions(sessions, ledger)
     history: dict[tuple[str, str], dict[tuple[Template, str], LedgerEntry]] = {}
@@ -236,39 +269,32 @@ def due_session_messages(
                 continue
             have = history.get((pid, fold(session.code)), {})
             version = versions[session.code]
-            sequence = version - 1
-            invited = [
-                _version_number(v) or 1 for (t, v) in have if t in INVITED
-            ]  # fmt: skip
-            cancelled = any(t is Template.SESSION_ANNULEE for t, _ in have)
-            if cancelled:
-                continue
+            # each cancellation this person received for the session ends a round; the next
+            # invitation (if they are Inscrit·e again) opens the next one, one SEQUENCE higher
+            rounds = sum(1 for t, _ in have if t is Template.SESSION_ANNULEE) + 1
+            sequence = version - 1 + rounds - 1
+            latest = max(
+                ((_version_number(v) or 1, v) for (t, v) in have
+                 if t in INVITED and _round(v) == rounds),
+                default=None,
+            )  # fmt: skip
             enrolled = status is Status.INSCRIT and pid not in withdrawn
             if not enrolled or session.cancelled:
-                if invited:
+                if latest is not None:  # the first round's cancellation keeps its key ""
+                    mark = "" if rounds == 1 else latest[1]
                     due.append(
-                        SessionDue(pid, Template.SESSION_ANNULEE, session.code, "", sequence)
+                        SessionDue(pid, Template.SESSION_ANNULEE, session.code, mark, sequence)
                     )
                 continue
-            if not invited:
+            if latest is None or latest[0] < version:
                 due.append(
                     SessionDue(
                         pid,
-                        Template.INVITATION_SESSION,
+                        Template.INVITATION_SESSION
+                        if latest is None
+                        else Template.SESSION_MODIFIEE,
                         session.code,
-                        f"v{version}",
-                        sequence,
-                        session.fingerprint,
-                    )  # fmt: skip
-                )
-                continue
-            if max(invited) < version:
-                due.append(
-                    SessionDue(
-                        pid,
-                        Template.SESSION_MODIFIEE,
-                        session.code,
-                        f"v{version}",
+                        _versioned(version, rounds),
                         sequence,
                         session.fingerprint,
                     )  # fmt: skip
@@ -280,8 +306,11 @@ def due_session_messages(
             first_sent = min(
                 (
                     e.at
-                    for (t, _), e in have.items()
-                    if t in INVITED and e.state == MessageState.SENT and e.at is not None
+                    for (t, v), e in have.items()
+                    if t in INVITED
+                    and _round(v) == rounds
+                    and e.state == MessageState.SENT
+                    and e.at is not None
                 ),
                 default=None,
             )

@@ -366,7 +366,7 @@ def command_purge(args: argparse.Namespace) -> int:
     print(
         f"purged what was settled before {cutoff} ({report.retention_days} days): "
         f"{report.messages} message bodies, {report.runs} run records, {report.files} outbox "
-        f"files; state database compacted{'' if report.compacted else ' (incomplete: in use)'}."
+        f"files, {report.documents} certificate PDFs; state database compacted{'' if report.compacted else ' (incomplete: in use)'}."
     )
     return 0
 

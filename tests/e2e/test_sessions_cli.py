@@ -154,6 +154,63 @@ def test_export_and_erase_cover_sessions_sheets_and_documents(
     assert not pdf.exists()
 
 
+@pytest.mark.parametrize("purging", ["purge", "run"])
+def test_retention_purge_deletes_certificate_pdfs_and_calendar_copies(
+    config: Path, capsys: pytest.CaptureFixture[str], purging: str
+) -> None:
+    """Past `privacy.retention_days` (by `purge` or by a run), a certificate's PDF leaves the
+    folder and its code verifies as erased, as with `erase`; no `.ics` copy is left; a later
+    run makes no new PDF and sends nothing."""
+    from pipeline.adapters.state.privacy import PrivacyState
+    from pipeline.adapters.state.store import StateStore
+    from pipeline.config import load_settings
+
+    with open(config, "a", encoding="utf-8") as handle:
+        handle.write("[privacy]\nretention_days = 30\n")
+    assert main(["sessions", "init", "--config", str(config)]) == 0
+    path = config.parent / "wb.xlsx"
+    book = load_workbook(path)
+    book["Sessions"].append(["S1", "Ouverture", "Rencontre", "20/05/2026 09:30",
+                             "20/05/2026 12:30", "Paris", "", ""])  # fmt: skip
+    book.save(path)
+    assert main(["run", "--config", str(config), "--as-of", "2026-04-02T09:00"]) == 0
+    book = load_workbook(path)
+    header = [c.value for c in book["Émargement"][1]]
+    book["Émargement"].cell(row=2, column=header.index("S1") + 1, value="Présent")
+    book.save(path)
+    assert main(["run", "--config", str(config), "--as-of", "2026-05-21T09:00"]) == 0
+    (pdf,) = (config.parent / "certificats").glob("DT26-*.pdf")
+    code = pdf.stem
+    outbox = config.parent / "outbox"
+
+    def purge(when: str) -> None:
+        if purging == "purge":
+            assert main(["purge", "--config", str(config), "--as-of", when]) == 0
+        else:
+            assert main(["run", "--config", str(config), "--as-of", when]) == 0
+
+    purge("2026-06-10T09:00")  # issued 21/05, kept 30 days: still there
+    assert pdf.exists()
+    capsys.readouterr()
+    assert main(["verify", code, "--config", str(config)]) == 0
+    assert "Ana Bernard" in capsys.readouterr().out
+
+    purge("2026-06-25T09:00")
+    assert not pdf.exists()
+    capsys.readouterr()
+    assert main(["verify", code, "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "effacé" in out and "Ana" not in out
+    leftovers = [p.name for p in outbox.iterdir() if b"BEGIN:VCALENDAR" in p.read_bytes()]
+    assert leftovers == []
+    state = PrivacyState(StateStore(load_settings(config).state.url))
+    assert not any(state.message_ids().values())  # no message copy (.ics, PDF) kept
+    left = sorted(outbox.iterdir())
+    assert main(["run", "--config", str(config), "--as-of", "2026-06-26T09:00"]) == 0
+    assert not pdf.exists()
+    assert sorted(outbox.iterdir()) == left  # nothing sent again
+
+
 def test_dry_run_makes_no_secret_and_sends_nothing(config: Path) -> None:
     """`run --dry-run` with sessions: nothing queued, no file, no verification secret stored."""
     from pipeline.adapters.state.documents import DocumentStore

@@ -264,3 +264,46 @@ def test_losing_the_state_db_sends_no_session_message_twice(tmp_path: Path) -> N
     ) in rebuilt
     world.sheet.tables["Sessions"][1][5] = "Marseille"
     assert templates(world.run(at("2026-04-06T09:00"))) == {"session_modifiee": 3}
+
+
+def test_someone_back_after_a_cancellation_is_invited_again_once(tmp_path: Path) -> None:
+    """Désisté (cancellation sent), then Inscrit·e again before Début: one new invitation, same
+    UID, SEQUENCE above the cancellation's; reruns and a second departure send nothing twice."""
+    world = World(tmp_path)
+    cohort = world.settings.cohort.model_copy(update={"capacity": 10})
+    world.settings = world.settings.model_copy(update={"cohort": cohort})
+    world.run(at("2026-04-02T09:00"))
+    world.sheet.tables["Sessions"] = [
+        list(SESSION_HEADERS), session_row("S1", "20/05/2026 09:30", "20/05/2026 12:30")
+    ]  # fmt: skip
+    sent = world.run(at("2026-04-03T09:00"))
+    invitation = next(ics(m) for m in sent if str(m["To"]) == "p1@lyon.fr").walk("VEVENT")[0]
+
+    world.type(COHORT, "p1@lyon.fr", "Décision CUF", "Désisté")
+    sent = world.run(at("2026-04-10T09:00"))
+    assert kinds(sent) == {("session_annulee", "p1@lyon.fr"): 1}
+    cancel = ics(sent[0]).walk("VEVENT")[0]
+    assert world.run(at("2026-04-10T10:00")) == []
+
+    world.type(COHORT, "p1@lyon.fr", "Décision CUF", "")  # staff take the departure back
+    sent = world.run(at("2026-04-12T09:00"))
+    assert kinds(sent) == {("invitation_session", "p1@lyon.fr"): 1}
+    again = ics(sent[0])
+    event = again.walk("VEVENT")[0]
+    assert str(again["METHOD"]) == "REQUEST"
+    assert event["UID"] == invitation["UID"] == cancel["UID"]
+    assert event["SEQUENCE"] > cancel["SEQUENCE"] >= invitation["SEQUENCE"]
+    assert "Invitation S1 v1.2 12/04/2026" in world.cell(COHORT, "p1@lyon.fr", "Courriels envoyés")
+    assert world.run(at("2026-04-12T10:00")) == []
+    assert world.run(at("2026-04-20T10:00")) == []
+
+    # Leaves again, comes back again: each step once, each under its own key.
+    world.type(COHORT, "p1@lyon.fr", "Décision CUF", "Désisté")
+    assert kinds(world.run(at("2026-04-21T09:00"))) == {("session_annulee", "p1@lyon.fr"): 1}
+    world.type(COHORT, "p1@lyon.fr", "Décision CUF", "")
+    sent = world.run(at("2026-04-22T09:00"))
+    assert kinds(sent) == {("invitation_session", "p1@lyon.fr"): 1}
+    assert ics(sent[0]).walk("VEVENT")[0]["SEQUENCE"] > event["SEQUENCE"]
+    assert world.run(at("2026-04-22T10:00")) == []
+    board = world.table("Tableau de bord")
+    assert ["S1 : invitations", 4] in board or ["S1 : invitations", "4"] in board

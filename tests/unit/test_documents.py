@@ -45,7 +45,7 @@ def pdftotext(data: bytes, tmp: Path) -> str:
 
 @pytest.mark.parametrize(
     ("kind", "title", "verb"),
-    [(Template.CERTIFICAT, "Certificat d'auditeur", "certifie que"),
+    [(Template.CERTIFICAT, "Certificat d’auditeur", "certifie que"),
      (Template.ATTESTATION, "Attestation de participation", "atteste que")],
 )  # fmt: skip
 def test_pdf_text_reads_back_with_every_fact(
@@ -73,7 +73,7 @@ def test_pdf_is_one_tagged_a4_page(renderer: DocumentRenderer, tmp_path: Path) -
     }
     assert fields["Pages"] == "1" and fields["Tagged"] == "yes"
     assert fields["Page size"].endswith("(A4)") and fields["Page size"].startswith("841.89 x 595")
-    assert fields["Title"] == "Certificat d'auditeur — Zoé-Ève de La Fontaine"
+    assert fields["Title"] == "Certificat d’auditeur — Zoé-Ève de La Fontaine"
 
 
 def test_names_are_escaped(renderer: DocumentRenderer, tmp_path: Path) -> None:

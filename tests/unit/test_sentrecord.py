@@ -72,7 +72,8 @@ _codes = st.from_regex(r"[A-Z][0-9]{1,2}", fullmatch=True)
             template=st.sampled_from(sorted(LABELS)),
             day=st.dates(min_value=date(2020, 1, 1), max_value=date(2099, 12, 31)),
             session=st.none() | _codes,
-            qualifier=st.none() | st.from_regex(r"(v|J-)[0-9]{1,2}", fullmatch=True),
+            qualifier=st.none()
+            | st.from_regex(r"(v[0-9]{1,2}(\.[0-9])?|J-[0-9]{1,2})", fullmatch=True),
             state=st.sampled_from(["sent", "failed", "incertain"]),
         ),
         max_size=8,
@@ -92,3 +93,14 @@ def test_a_sheet_gives_its_records_by_person_id() -> None:
         ["C", "", "DT-C"],
     ]
     assert sheet_records(table) == {"DT-A": [SentEntry("accuse_reception", date(2026, 3, 2))]}
+
+
+def test_a_round_after_a_cancellation_keeps_its_qualifier() -> None:
+    """`Invitation S1 v1.2 …` (invited again after a cancellation) reads back session S1 and
+    qualifier v1.2, so a rebuilt ledger knows that invitation went out."""
+    entries, unreadable = parse_sent("Annulation S1 10/04/2026; Invitation S1 v1.2 12/04/2026")
+    assert unreadable == 0
+    assert [(e.template, e.session, e.qualifier) for e in entries] == [
+        ("session_annulee", "S1", None),
+        ("invitation_session", "S1", "v1.2"),
+    ]

@@ -102,3 +102,21 @@ def test_reminder_says_when() -> None:
     """A reminder names how far the session is (`dans 12 jours` here) in its subject."""
     msg = message(Template.RAPPEL_SESSION)
     assert "dans 12 jours" in str(msg["Subject"])
+
+
+def test_every_line_of_a_session_message_stays_under_78_characters() -> None:
+    """RFC 5322's line length (78) holds for every line of each session message, the attachment
+    headers included (folded before the file name)."""
+    for template in (
+        Template.INVITATION_SESSION,
+        Template.SESSION_MODIFIEE,
+        Template.SESSION_ANNULEE,
+        Template.RAPPEL_SESSION,
+    ):
+        raw = render_session_raw(
+            template, person=sample_person(NOW), member_name="Saint-Étienne",
+            session=sample_session(NOW), sequence=1, settings=make_settings(),
+            message_id="key.x", now=NOW, cancel_reason="session",
+        )  # fmt: skip
+        long = [line for line in raw.splitlines() if len(line) > 78]
+        assert long == [], (template, long[:2])

@@ -12,6 +12,7 @@ from pipeline.core.sessions import (
     Session,
     current_versions,
     due_session_messages,
+    invited_now,
     read_sessions,
     reminder_offset,
     session_uid,
@@ -206,6 +207,151 @@ def test_erased_person_missing_from_statuses_gets_cancellation_not_invitation() 
 def test_withdrawn_consent_is_a_departure() -> None:
     """A person who withdrew consent is not invited (and is sent nothing new)."""
     assert due_session_messages([session()], {A: Status.INSCRIT}, [], NOW, withdrawn={A}) == []
+
+
+MOVED = session(start=START + timedelta(hours=1))  # the same S1, Début moved: its version 2
+DAY = timedelta(days=1)
+
+
+def _left_once() -> list[LedgerEntry]:
+    """A invited to S1 v1, then left: one cancellation."""
+    return [
+        sent(A, Template.INVITATION_SESSION, "S1", "v1", NOW - 9 * DAY, session().fingerprint),
+        sent(A, Template.SESSION_ANNULEE, "S1", "", NOW - 5 * DAY),
+    ]
+
+
+# (what happened, sessions, ledger, A's status, due now: (template, version, SEQUENCE))
+REINVITATION_CASES = [
+    (
+        "cancelled, Inscrit·e again: invited again, one SEQUENCE above the cancellation",
+        [session()],
+        _left_once(),
+        Status.INSCRIT,
+        [("invitation_session", "v1.2", 1)],
+    ),
+    ("cancelled, still not Inscrit·e: nothing", [session()], _left_once(), Status.DESISTE, []),
+    (
+        "cancelled, then the session moved for the others (v2): invited to v2 in round 2",
+        [MOVED],
+        [
+            *_left_once(),
+            sent(B, Template.INVITATION_SESSION, "S1", "v1", NOW - 9 * DAY, session().fingerprint),
+            sent(B, Template.SESSION_MODIFIEE, "S1", "v2", NOW - DAY, MOVED.fingerprint),
+        ],
+        Status.INSCRIT,
+        [("invitation_session", "v2.2", 2)],
+    ),
+    (
+        "invited again already: nothing more",
+        [session()],
+        [
+            *_left_once(),
+            sent(A, Template.INVITATION_SESSION, "S1", "v1.2", NOW - DAY, session().fingerprint),
+        ],
+        Status.INSCRIT,
+        [],
+    ),
+    (
+        "invited again, then the session moved: a modification in round 2",
+        [MOVED],
+        [
+            *_left_once(),
+            sent(A, Template.INVITATION_SESSION, "S1", "v1.2", NOW - DAY, session().fingerprint),
+        ],
+        Status.INSCRIT,
+        [("session_modifiee", "v2.2", 2)],
+    ),
+    (
+        "invited again, leaves again: a second cancellation, keyed by the round",
+        [session()],
+        [
+            *_left_once(),
+            sent(A, Template.INVITATION_SESSION, "S1", "v1.2", NOW - DAY, session().fingerprint),
+        ],
+        Status.LISTE_ATTENTE,
+        [("session_annulee", "v1.2", 1)],
+    ),
+    (
+        "cancelled twice, Inscrit·e a third time: round 3",
+        [session()],
+        [
+            *_left_once(),
+            sent(
+                A, Template.INVITATION_SESSION, "S1", "v1.2", NOW - 3 * DAY, session().fingerprint
+            ),
+            sent(A, Template.SESSION_ANNULEE, "S1", "v1.2", NOW - DAY),
+        ],
+        Status.INSCRIT,
+        [("invitation_session", "v1.3", 2)],
+    ),
+    (
+        "cancelled, session since cancelled: nothing (no invitation to a cancelled session)",
+        [session(cancelled=True)],
+        _left_once(),
+        Status.INSCRIT,
+        [],
+    ),
+    (
+        "cancelled, Inscrit·e again after Début: nothing",
+        [session(start=NOW - DAY)],
+        _left_once(),
+        Status.INSCRIT,
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("sessions", "ledger", "status", "expected"),
+    [case[1:] for case in REINVITATION_CASES],
+    ids=[case[0] for case in REINVITATION_CASES],
+)
+def test_reinvitation_after_a_cancellation(
+    sessions: list[Session],
+    ledger: list[LedgerEntry],
+    status: Status,
+    expected: list[tuple[str, str, int]],
+) -> None:
+    """Someone cancelled and Inscrit·e again before Début is invited again once, each round
+    under its own ledger key and a SEQUENCE above everything they received."""
+    due = due_session_messages(sessions, {A: status}, ledger, NOW)
+    assert [(d.template.value, d.version, d.sequence) for d in due if d.person_id == A] == (
+        expected
+    )
+    for d in due:  # what is due is never a key already in the ledger
+        assert (d.person_id, d.template, d.session, d.version) not in {
+            (e.person_id, e.template, e.session, e.version) for e in ledger
+        }
+    if due:  # once recorded, a rerun sends nothing more to A
+        recorded = [sent(d.person_id, d.template, d.session, d.version, NOW, d.detail)
+                    for d in due]  # fmt: skip
+        assert [d for d in due_session_messages(sessions, {A: status}, [*ledger, *recorded], NOW)
+                if d.person_id == A] == []  # fmt: skip
+
+
+def test_no_reminder_right_after_an_invitation_again() -> None:
+    """Invited again at J-5 (round 1 invited long before J-7): no J-7 reminder at once; J-1
+    comes on its day."""
+    ledger = [
+        *_left_once(),
+        sent(A, Template.INVITATION_SESSION, "S1", "v1.2", START - 5 * DAY, session().fingerprint),
+    ]
+    at_j4 = due_session_messages([session()], {A: Status.INSCRIT}, ledger, START - 4 * DAY)
+    assert at_j4 == []
+    at_j1 = due_session_messages([session()], {A: Status.INSCRIT}, ledger, START - DAY)
+    assert kinds(at_j1) == [(A, "rappel_session", "S1", "J-1")]
+
+
+def test_dashboard_counts_someone_invited_again() -> None:
+    """`invited_now`: cancelled people drop out, people invited again after it count."""
+    ledger = [
+        *_left_once(),
+        sent(B, Template.INVITATION_SESSION, "S1", "v1", NOW, session().fingerprint),
+    ]
+    assert invited_now(ledger) == {"s1": {B}}
+    ledger.append(sent(A, Template.INVITATION_SESSION, "S1", "v1.2", NOW, session().fingerprint))
+    assert invited_now(ledger) == {"s1": {A, B}}
 
 
 @pytest.mark.parametrize(

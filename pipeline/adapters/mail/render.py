@@ -482,8 +482,9 @@ def _mixed(boundary: bytes, text: str, html: str, attachments: Sequence[Attachme
         parts += [
             b"\n--" + outer + b"\n",
             _base64_part(
-                b"Content-Type: " + kind + b'; name="' + name + b'"\n'
-                b'Content-Disposition: attachment; filename="' + name + b'"\n',
+                # folded before the file name: header lines stay under 78 characters
+                b"Content-Type: " + kind + b';\n name="' + name + b'"\n'
+                b'Content-Disposition: attachment;\n filename="' + name + b'"\n',
                 attachment.data,
             ),
         ]

@@ -148,15 +148,32 @@ class DocumentStore:
     def erase(self, person_id: str, now: datetime) -> int:
         """An erased person: their PDFs deleted, their name blanked; the code stays known, so
         `verify` says "effacé" rather than "inconnu"."""
+        return self._forget(self.of_person(person_id), now)
+
+    def purge(self, before: datetime, now: datetime) -> int:
+        """Retention: documents issued before `before` are forgotten as `erase` does (PDF
+        deleted, name blanked, code kept as "effacé"); returns how many PDFs were deleted."""
+        query = (
+            select(documents.c.code)
+            .where(documents.c.issued_at < before.astimezone(UTC))
+            .where(documents.c.erased_at.is_(None))
+        )
+        with self.engine.connect() as conn:
+            codes = list(conn.execute(query).scalars())
+        found = [self.lookup(code) for code in codes]
+        return self._forget([d for d in found if d is not None], now)
+
+    def _forget(self, found: list[IssuedDocument], now: datetime) -> int:
         erased = 0
-        for document in self.of_person(person_id):
+        for document in found:
             Path(document.file).unlink(missing_ok=True)
             Path(document.file + ".part").unlink(missing_ok=True)
             erased += 1
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(documents)
-                .where(documents.c.person_id == person_id)
-                .values(full_name="", authority="", erased_at=now.astimezone(UTC))
-            )
+        if found:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(documents)
+                    .where(documents.c.code.in_([d.code for d in found]))
+                    .values(full_name="", authority="", erased_at=now.astimezone(UTC))
+                )
         return erased
