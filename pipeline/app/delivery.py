@@ -1,4 +1,5 @@
-"""Delivery: the ledger's queued messages handed to the mail transport, in one loop.
+"""Delivery: due messages rendered and queued in the ledger once (`queue_due`), then the
+ledger's queued messages handed to the mail transport, in one loop (`Delivery`).
 
 pending -> sending -> sent | retry (4xx, network; `failed` once the attempts run out) | failed
 (5xx) | incertain (the connection broke after the data was handed over). What the limits
@@ -32,8 +33,11 @@ from pipeline.adapters.mail.transport import (
     UncertainDelivery,
 )
 from pipeline.adapters.state.store import QueuedMessage, StateStore
-from pipeline.config import EmailSettings
+from pipeline.config import EmailSettings, Settings
+from pipeline.core.cohort import Evaluation
 from pipeline.core.errors import MailError
+from pipeline.core.messages import message_key
+from pipeline.core.model import Template
 
 log = logging.getLogger("diplomates.run")
 
@@ -41,6 +45,38 @@ log = logging.getLogger("diplomates.run")
 # at each chunk).
 SEND_BUDGET = timedelta(minutes=10)
 SEND_CHUNK = 200  # messages per pair of ledger commits, for transports that confirm delivery
+QUEUE_SLICE = 500  # messages rendered, then queued in one statement
+
+
+def queue_due(settings: Settings, store: StateStore, evaluation: Evaluation, now: datetime) -> None:
+    """Render each message the core found due once and store its bytes in the ledger (unique
+    per cohort, person and template: a message already queued is left as it is)."""
+    if not evaluation.due:
+        return
+    from pipeline.adapters.mail.render import forget_rendered, render_raw
+
+    forget_rendered()
+    people = {p.id: p for p in evaluation.people}
+    items: list[tuple[str, Template, str, bytes]] = []
+    cohort = settings.cohort.name
+    for person_id, template in evaluation.due:
+        if len(items) == QUEUE_SLICE:  # thousands of messages: never all in memory at once
+            store.enqueue(cohort, items, now)
+            items = []
+        person = people[person_id]
+        match = evaluation.matches[person_id]
+        key = message_key(cohort, person_id, template)
+        raw = render_raw(
+            template,
+            person=person,
+            member_name=match.member.name if match.member else None,
+            settings=settings,
+            message_id=key,
+            now=now,
+            waitlist_position=evaluation.placements[person_id].waitlist_position,
+        )
+        items.append((person_id, template, key, raw))
+    store.enqueue(cohort, items, now)
 
 
 def retry_delay(attempts: int, email: EmailSettings | None = None) -> timedelta:

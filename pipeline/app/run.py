@@ -18,7 +18,7 @@ from pipeline.adapters.mail.transport import ConfirmingTransport, Transport
 from pipeline.adapters.sheets import Spreadsheet, Table
 from pipeline.adapters.state.store import StateStore
 from pipeline.app.alerts import safe_error, send_alert
-from pipeline.app.delivery import Delivery
+from pipeline.app.delivery import Delivery, queue_due
 from pipeline.app.privacy import cancel_withdrawn, purge, screen
 from pipeline.app.rebuild import rebuild_ledger
 from pipeline.app.wiring import LOCK_LEASE, open_spreadsheet, open_transport
@@ -37,10 +37,9 @@ from pipeline.core.errors import (
     SheetError,
     SheetMovedError,
 )
-from pipeline.core.guard import Limits, clock_problem, input_problems, refusal
+from pipeline.core.guard import clock_problem, input_problems, limits_from, refusal
 from pipeline.core.journal import COUNT_KEYS, journal_entry, sheet_counts
 from pipeline.core.ledger import ledger_anomalies
-from pipeline.core.messages import message_key
 from pipeline.core.model import SheetWrite, Template, WritePlan
 from pipeline.core.programme import ProgrammeEvaluation, dashboard_sections, programme_writes
 from pipeline.core.reference import Reference
@@ -53,7 +52,6 @@ from pipeline.core.vocabulary import (
 
 log = logging.getLogger("diplomates.run")
 
-QUEUE_SLICE = 500  # messages rendered, then queued in one statement
 # Named steps. At a boundary a run renews its lease and, when asked to stop (SIGTERM), ends
 # cleanly; inner steps (within one message's send, and the final bookkeeping) are crash points
 # only: a run never stops between handing a message to the transport and writing the ledger.
@@ -299,7 +297,8 @@ class Runner:
         cohort = settings.cohort.name
         tick = time.monotonic()
         last = self.store.last_moment(None if dry_run else report.run_id)
-        self._guard(report, [p for p in [clock_problem(now, last, self.limits())] if p])
+        limits = limits_from(settings)
+        self._guard(report, [p for p in [clock_problem(now, last, limits)] if p])
         if not dry_run:
             self.checkpoint("recover")
             abandoned = self.store.mark_abandoned_runs(report.run_id)
@@ -326,7 +325,7 @@ class Runner:
         )  # fmt: skip
         evaluation = self.evaluate(tables, ledger, now)
         members = tables[settings.sheets.members]
-        self._guard(report, input_problems(evaluation, members, tables.get(cohort), self.limits()))
+        self._guard(report, input_problems(evaluation, members, tables.get(cohort), limits))
         report.due = evaluation.due + self._evaluate_programme(tables, ledger, evaluation, now)
         if dry_run:
             report.before = dict(tables)
@@ -367,17 +366,6 @@ class Runner:
                 return
             self.spreadsheet.write(report.plan)
         report.wrote = True
-
-    def limits(self) -> Limits:
-        """The sanity guard's thresholds ([safety]) and the sheet names it quotes."""
-        safety, names = self.settings.safety, self.settings.sheets
-        return Limits(
-            responses=names.responses, members=names.members, cohort=self.settings.cohort.name,
-            max_vanished_share=safety.max_vanished_share,
-            max_eligibility_change_share=safety.max_eligibility_change_share,
-            min_people=safety.min_people,
-            clock_tolerance=timedelta(minutes=safety.clock_tolerance_minutes),
-        )  # fmt: skip
 
     def _guard(self, report: RunReport, problems: list[str]) -> None:
         """Stop the run before it sends or writes when its inputs look broken (`--force` and
@@ -484,32 +472,7 @@ class Runner:
         return WritePlan(sheets=tuple(w for w in writes if not w.empty))
 
     def _queue(self, evaluation: Evaluation, now: datetime) -> None:
-        if not evaluation.due:
-            return
-        from pipeline.adapters.mail.render import forget_rendered, render_raw
-
-        forget_rendered()
-        people = {p.id: p for p in evaluation.people}
-        items: list[tuple[str, Template, str, bytes]] = []
-        cohort = self.settings.cohort.name
-        for person_id, template in evaluation.due:
-            if len(items) == QUEUE_SLICE:  # thousands of messages: never all in memory at once
-                self.store.enqueue(cohort, items, now)
-                items = []
-            person = people[person_id]
-            match = evaluation.matches[person_id]
-            key = message_key(cohort, person_id, template)
-            raw = render_raw(
-                template,
-                person=person,
-                member_name=match.member.name if match.member else None,
-                settings=self.settings,
-                message_id=key,
-                now=now,
-                waitlist_position=evaluation.placements[person_id].waitlist_position,
-            )
-            items.append((person_id, template, key, raw))
-        self.store.enqueue(cohort, items, now)
+        queue_due(self.settings, self.store, evaluation, now)
 
     def _purge(self, report: RunReport, now: datetime) -> None:
         """privacy.retention_days: drop old message copies and run records (cheap when idle)."""

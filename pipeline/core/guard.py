@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pipeline.core.cohort import Evaluation
+from pipeline.core.settings import Settings
 from pipeline.core.sheetplan import Table, header_index
 from pipeline.core.text import fold
 from pipeline.core.vocabulary import COHORT_NAME, ID, MEMBERS_SHEET, RESPONSES_SHEET
@@ -28,6 +29,18 @@ class Limits:
     max_eligibility_change_share: float = 0.25
     min_people: int = 20
     clock_tolerance: timedelta = timedelta(minutes=5)
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The thresholds of `[safety]` and the sheet names findings quote."""
+    safety, names = settings.safety, settings.sheets
+    return Limits(
+        responses=names.responses, members=names.members, cohort=settings.cohort.name,
+        max_vanished_share=safety.max_vanished_share,
+        max_eligibility_change_share=safety.max_eligibility_change_share,
+        min_people=safety.min_people,
+        clock_tolerance=timedelta(minutes=safety.clock_tolerance_minutes),
+    )  # fmt: skip
 
 
 def _shown(cohort: Table | None, column: str) -> dict[str, str]:

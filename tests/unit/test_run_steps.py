@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import pipeline.app.delivery as delivery_module
-import pipeline.app.run as run_module
 from pipeline.adapters.mail.transport import OutboxTransport
 from pipeline.adapters.state.store import StateStore
 from pipeline.app.run import (
@@ -94,7 +93,7 @@ def test_messages_are_queued_by_slices_and_filed_by_chunks_once_each(
 ) -> None:
     """Seven messages, slices of 2 to queue and chunks of 3 to file in an outbox: each queued and
     filed once, steps per chunk (send, a hand-over per message, send.ledger), all `sent`."""
-    monkeypatch.setattr(run_module, "QUEUE_SLICE", 2)
+    monkeypatch.setattr(delivery_module, "QUEUE_SLICE", 2)
     monkeypatch.setattr(delivery_module, "SEND_CHUNK", 3)
     world = World(tmp_path)
     world.sheet = MemorySpreadsheet(tables(7))
