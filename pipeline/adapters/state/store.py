@@ -235,20 +235,7 @@ class StateStore(LockHolder):
                     "detail": item.detail,
                 }  # fmt: skip
             )
-        if not rows:
-            return 0
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        statement = (
-            postgresql.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
-            if self.engine.dialect.name == "postgresql"
-            else sqlite.insert(messages).on_conflict_do_nothing(index_elements=UNIQUE_KEY)
-        )
-        with self.engine.begin() as conn:
-            before = conn.execute(select(func.count()).select_from(messages)).scalar_one()
-            conn.execute(statement, rows)
-            after = conn.execute(select(func.count()).select_from(messages)).scalar_one()
-        return int(after - before)
+        return self._insert_new(rows)
 
     def adopt(
         self,
@@ -270,6 +257,11 @@ class StateStore(LockHolder):
             }
             for person_id, template, message_id, state, at, session, version, detail in items
         ]  # fmt: skip
+        return self._insert_new(rows)
+
+    def _insert_new(self, rows: list[dict[str, Any]]) -> int:
+        """Insert ledger rows, leaving any whose key (cohort, person, template, session, version)
+        is already there; returns how many were added."""
         if not rows:
             return 0
         from sqlalchemy.dialects import postgresql, sqlite
