@@ -19,8 +19,10 @@ from tests.support.matching_corpus.corpus import (
     Score,
     describe,
     load_answers,
+    load_explanations,
     load_members,
     score,
+    shown,
 )
 
 CATEGORIES = {
@@ -127,3 +129,20 @@ def test_every_answer_on_a_freshly_built_index() -> None:
 def test_no_wrong_match_on_the_corpus(result: Score) -> None:
     """No answer, not even a known miss, is matched to a member it does not come from."""
     assert not result.wrong_matches, "\n" + describe(result.wrong_matches)
+
+
+def test_every_explanation_and_candidate_list_as_reviewed() -> None:
+    """The candidates and the French explanation staff read in `Correspondance` for each corpus
+    answer are the ones reviewed in matching_corpus/explanations.csv (index built in the test,
+    for mutation testing); after a deliberate change of wording, review the diff of that file
+    rewritten by `python -m tests.support.matching_corpus.corpus`."""
+    fresh = score(build_index(load_members(), load_reference()), ANSWERS)
+    reviewed = load_explanations()
+    assert set(reviewed) == {a.line for a in ANSWERS}
+    changed = [
+        f"line {r.answer.line} {r.answer.authority!r}:\n  reviewed {reviewed[r.answer.line]}"
+        f"\n  got      {shown(r.match)}"
+        for r in fresh.results
+        if reviewed[r.answer.line] != shown(r.match)
+    ]
+    assert not changed, "\n" + "\n".join(changed)

@@ -11,7 +11,8 @@ from pipeline.adapters import reference as adapter
 from pipeline.adapters.reference import load_reference
 from pipeline.core.errors import PipelineError
 from pipeline.core.model import AuthorityKind
-from pipeline.core.reference import Reference, name_key, parse_authority
+from pipeline.core.reference import ParsedName, Reference, name_key, parse_authority
+from tests.conftest import ascii_id
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +111,147 @@ def test_name_key_keeps_the_words_that_carry_the_name() -> None:
     assert name_key("Le Havre") == "havre"
     assert name_key("St-Étienne") == "saint etienne"
     assert name_key("Le") == "le"  # nothing but an article: kept
+
+
+def _reading_summary(parsed: ParsedName | None) -> str:
+    """A parsed answer on one line: readings (hint and words), codes, extra, tail, fallback."""
+    if parsed is None:
+        return "-"
+    readings = " | ".join(f"{r.hint.name if r.hint else ''}:{r.strict}" for r in parsed.readings)
+    line = (
+        f"[{readings}] dep={','.join(parsed.departments)} siren={parsed.siren} "
+        f"insee={parsed.insee} pre={int(parsed.prefixed)}"
+    )
+    if parsed.extra:
+        line += f" extra={parsed.extra}"
+    if parsed.tail:
+        line += f" tail={parsed.tail}"
+    if parsed.after_comma:
+        line += " comma"
+    if parsed.fallback is not None:
+        line += f" fb=({_reading_summary(parsed.fallback)})"
+    return line
+
+
+# Answers as typed, and every reading the parser makes of them (pinned: mutation testing).
+PARSED = [
+    (
+        "Ville & Agglo de Bourg",
+        "[:ville et agglomeration de bourg | COMMUNE:et agglomeration de bourg] dep= siren= insee= pre=1",
+    ),
+    (
+        "Bourg s/ Mer",
+        "[:bourg sur mer] dep= siren= insee= pre=0 tail=Mer fb=([:bourg s] dep= siren= insee= pre=0)",
+    ),
+    ("CD29", "[:cd | DEPARTEMENT:] dep=29 siren= insee= pre=1"),
+    ("Ste Marie", "[:sainte marie] dep= siren= insee= pre=0"),
+    (
+        "Mairie de St-Étienne",
+        "[:mairie de saint etienne | COMMUNE:saint etienne] dep= siren= insee= pre=1",
+    ),
+    ("Mairie dee Lyon", "[:mairie dee lyon | COMMUNE:lyon] dep= siren= insee= pre=1"),
+    ("Mairie duu Havre", "[:mairie duu havre | COMMUNE:havre] dep= siren= insee= pre=1"),
+    ("Mairie a Lyon", "[:mairie a lyon | COMMUNE:lyon] dep= siren= insee= pre=1"),
+    ("Ville au Bois", "[:ville au bois | COMMUNE:bois] dep= siren= insee= pre=1"),
+    ("Mairi de Lyon", "[:mairi de lyon | COMMUNE:lyon] dep= siren= insee= pre=1"),
+    ("Mairi Lyon", "[:mairi lyon] dep= siren= insee= pre=0"),
+    (
+        "Comunauté de communes du Pays Bigouden",
+        "[:comunaute de communes du pays bigouden | INTERCO:pays bigouden] dep= siren= insee= pre=1",
+    ),
+    ("Vile de Brest", "[:vile de brest | COMMUNE:brest] dep= siren= insee= pre=1"),
+    ("Vile Brest", "[:vile brest] dep= siren= insee= pre=0"),
+    (
+        "Departementl du Finistère",
+        "[:departementl du finistere | DEPARTEMENT:finistere] dep= siren= insee= pre=1 fb=([:departementl | DEPARTEMENT:] dep=29 siren= insee= pre=1)",
+    ),
+    ("Bordeaux Métropole", "[:bordeaux metropole | INTERCO:bordeaux] dep= siren= insee= pre=0"),
+    ("Brest Metropol", "[:brest metropol | INTERCO:brest] dep= siren= insee= pre=0"),
+    ("Metropole", "[:metropole | INTERCO:] dep= siren= insee= pre=1"),
+    (
+        "Valence, Drôme",
+        "[:valence] dep=26 siren= insee= pre=0 fb=([:valence drome] dep= siren= insee= pre=0 tail=Drôme comma fb=([:valence] dep= siren= insee= pre=0))",
+    ),
+    (
+        "Bastia - 2B",
+        "[:bastia] dep=2B siren= insee= pre=0 fb=([:bastia] dep=2B siren= insee= pre=0 tail=2B fb=([:bastia] dep=2B siren= insee= pre=0))",
+    ),
+    (
+        "Saint-Pierre (La Réunion)",
+        "[:saint pierre] dep=974 siren= insee= pre=0 fb=([:saint pierre] dep= siren= insee= pre=0 extra=La Réunion)",
+    ),
+    (
+        "Saint-Pierre (île de la Réunion)",
+        "[:saint pierre] dep=974 siren= insee= pre=0 fb=([:saint pierre] dep= siren= insee= pre=0 extra=île de la Réunion)",
+    ),
+    (
+        "Saint-Denis de La Réunion",
+        "[:saint denis de la reunion] dep= siren= insee= pre=0 fb=([:saint denis] dep=974 siren= insee= pre=0)",
+    ),
+    (
+        "Saint-Pierre en Martinique",
+        "[:saint pierre en martinique] dep= siren= insee= pre=0 fb=([:saint pierre] dep=972 siren= insee= pre=0)",
+    ),
+    (
+        "Ville de Quimper 212 902 324",
+        "[:ville de quimper | COMMUNE:quimper] dep= siren=212902324 insee= pre=1",
+    ),
+    ("SIREN 212902324", "[:] dep= siren=212902324 insee= pre=0"),
+    ("Commune n 29232", "[:commune | COMMUNE:] dep=29 siren= insee=29232 pre=1"),
+    (
+        "ex-Région Midi-Pyrénées",
+        "[:region midi pyrenees | REGION:midi pyrenees] dep= siren= insee= pre=1",
+    ),
+    (
+        "Ville et Eurométropole de Strasbourg",
+        "[:ville et eurometropole de strasbourg | COMMUNE:et eurometropole de strasbourg] dep= siren= insee= pre=1 tail=Eurométropole de Strasbourg fb=([:ville de strasbourg | COMMUNE:strasbourg] dep= siren= insee= pre=1)",
+    ),
+    (
+        "Finistère - Penn-ar-Bed",
+        "[:finistere penn ar bed] dep= siren= insee= pre=0 tail=Penn-ar-Bed fb=([:finistere] dep= siren= insee= pre=0)",
+    ),
+    (
+        "Rennes, Bretagne",
+        "[:rennes bretagne] dep= siren= insee= pre=0 tail=Bretagne comma fb=([:rennes] dep= siren= insee= pre=0)",
+    ),
+    (
+        "CA de l'Albigeois (C2A)",
+        "[:ca de l albigeois | INTERCO:l albigeois] dep= siren= insee= pre=1 extra=C2A",
+    ),
+    (
+        "Conseil départemental de l'île de La Réunion",
+        "[:conseil departemental de l ile de la reunion | DEPARTEMENT:l ile de la reunion | DEPARTEMENT:la reunion] dep= siren= insee= pre=1 fb=([:conseil departemental de l ile | DEPARTEMENT:l ile] dep=974 siren= insee= pre=1)",
+    ),
+    (
+        "Mairie de la Ville de Lyon",
+        "[:mairie de la ville de lyon | COMMUNE:la ville de lyon | COMMUNE:lyon] dep= siren= insee= pre=1",
+    ),
+    ("La Mairie de Lyon", "[:la mairie de lyon | COMMUNE:lyon] dep= siren= insee= pre=1"),
+    ("Mairie de", "[:mairie de | COMMUNE:] dep= siren= insee= pre=1"),
+    (
+        "Ville de Ville-d'Avray",
+        "[:ville de ville d avray | COMMUNE:ville d avray | COMMUNE:avray] dep= siren= insee= pre=1",
+    ),
+    (
+        "Finistère Département",
+        "[:finistere departement | DEPARTEMENT:finistere] dep= siren= insee= pre=0",
+    ),
+    ("Grand Est Région", "[:grand est region | REGION:grand est] dep= siren= insee= pre=0"),
+    (
+        "Communauté urbaine de Dunkerque",
+        "[:communaute urbaine de dunkerque | INTERCO:dunkerque] dep= siren= insee= pre=1",
+    ),
+    ("Brest Métropole Océane", "[:brest metropole oceane] dep= siren= insee= pre=0"),
+    (
+        "Mairie de Paris 75",
+        "[:mairie de paris | COMMUNE:paris] dep=75 siren= insee= pre=1 fb=([:mairie | COMMUNE:] dep=75 siren= insee= pre=1)",
+    ),
+    ("Conseil régional 2A", "[:conseil regional | REGION:] dep=2A siren= insee= pre=1"),
+]
+
+
+@pytest.mark.parametrize(("typed", "expected"), PARSED, ids=[ascii_id(t) for t, _ in PARSED])
+def test_parse_authority_reads_each_answer(typed: str, expected: str) -> None:
+    """The answer parser's readings: designators and typos in them, links, suffixes, codes,
+    a département after the name, a second name, a parenthesis said again."""
+    assert _reading_summary(parse_authority(typed)) == expected

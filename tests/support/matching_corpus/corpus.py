@@ -198,3 +198,31 @@ def describe(results: Sequence[Result]) -> str:
         f"expected {r.answer.expected}, got {r.got} ({r.match.method or r.match.explanation})"
         for r in results
     )
+
+
+EXPLANATIONS = "explanations.csv"
+
+
+def shown(match: Match) -> tuple[str, str]:
+    """What staff read of a decision besides its outcome: candidates (" / "), explanation."""
+    return " / ".join(match.candidates), match.explanation
+
+
+def load_explanations() -> dict[int, tuple[str, str]]:
+    """The reviewed candidates and explanation of each answer, by its line in answers.csv."""
+    return {int(r["ligne"]): (r["candidats"], r["explication"]) for r in _rows(EXPLANATIONS)}
+
+
+def write_explanations(results: Iterable[Result]) -> None:
+    """Rewrite explanations.csv from a scoring run (after reviewing a change of wording)."""
+    with (HERE / EXPLANATIONS).open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, delimiter="|", lineterminator="\n")
+        out.writerow(["ligne", "candidats", "explication"])
+        out.writerows([r.answer.line, *shown(r.match)] for r in results)
+
+
+if __name__ == "__main__":  # python -m tests.support.matching_corpus.corpus
+    from pipeline.adapters.reference import load_reference
+    from pipeline.core.matching import build_index
+
+    write_explanations(score(build_index(load_members(), load_reference()), load_answers()).results)
