@@ -426,3 +426,18 @@ def test_decision_on_a_small_member_list(
     got_row = match.member.row if match.member else None
     assert (match.outcome, got_row, match.method) == (outcome, row, method)
     assert (match.candidates, match.explanation) == (candidates, why)
+
+
+def test_every_decision_on_freshly_built_indexes() -> None:
+    """Every case of the table holds on indexes built in the test (with and without the official
+    list), so that mutation testing sees how the member list is indexed (the module fixture is
+    built once, inside whichever test comes first)."""
+    fresh = {True: build_index(MEMBERS, load_reference()), False: build_index(MEMBERS)}
+    changed = []
+    for official, typed, kind, department, outcome, row, method, candidates, why in CASES:
+        match = match_authority(fresh[official], typed, kind, department)
+        got_row = match.member.row if match.member else None
+        got = (match.outcome, got_row, match.method, match.candidates, match.explanation)
+        if got != (outcome, row, method, candidates, why):
+            changed.append(f"{typed!r} ({official}): {got}")
+    assert not changed, "\n" + "\n".join(changed)

@@ -126,6 +126,165 @@ def test_parts_and_former_names_case_table(
     assert (match.outcome, row(match), match.method) == (outcome, member, method), match.explanation
 
 
+# (candidates joined by " / ", explanation) of each case of CASES, in order, as reviewed
+SHOWN = [
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    (
+        "Marseille (13) / Lyon (69, adhérente) / Paris (75, adhérente)",
+        "« mairie 6e » : arrondissement de Marseille, Lyon ou Paris ? La commune n'est pas indiquée (Lyon (69, adhérente) et Paris (75, adhérente)).",
+    ),
+    (
+        "Marseille (13) / Paris (75, adhérente)",
+        "« 16e arrondissement » : arrondissement de Marseille ou Paris ? La commune n'est pas indiquée (Paris (75, adhérente)).",
+    ),
+    (
+        "Lyon (69, adhérente)",
+        "« Lyon 12e » : Lyon (69, adhérente) n'a pas d'arrondissement ou de secteur de ce numéro, ou le département indiqué diffère. Vérifiez.",
+    ),
+    (
+        "Paris (75, adhérente)",
+        "« Mairie du 9e » : une mairie d'arrondissement de Paris, mais le type indiqué est « Intercommunalité ».",
+    ),
+    (
+        "",
+        "« Mairie du 2e secteur » (secteur de Marseille) : Marseille (13), qui n'est pas dans la liste des adhérentes.",
+    ),
+    (
+        "",
+        "« Mairie des 13e et 14e arrondissements de Marseille » (arrondissement de Marseille) : Marseille (13), qui n'est pas dans la liste des adhérentes.",
+    ),
+    ("", "« Marseille 13 » : Marseille (13), qui n'est pas dans la liste des adhérentes."),
+    ("", ""),
+    ("", "« Arrondissement de Brest » ne correspond à aucune adhérente."),
+    ("", "« Centre » : Centre-Val de Loire (région), qui n'est pas dans la liste des adhérentes."),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    (
+        "",
+        "« Région Basse-Normandie » : Basse-Normandie (ancienne région, aujourd'hui Normandie), qui n'est pas dans la liste des adhérentes.",
+    ),
+    (
+        "",
+        "« Région Lorraine » : Lorraine (ancienne région, aujourd'hui Grand Est) ; l'adhésion de l'adhérente « Région Grand Est » (ligne 71) est résiliée.",
+    ),
+    (
+        "Franche-Comté (ancienne région, aujourd'hui Bourgogne-Franche-Comté, adhérente)",
+        "« Région Franche-Comté » désigne Franche-Comté (ancienne région, aujourd'hui Bourgogne-Franche-Comté, adhérente), mais le département indiqué est 29 (Finistère).",
+    ),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    (
+        "Communauté d'agglomération du Cotentin (50) — Adhérents ligne 87",
+        "« Cherbourg » : avec le type indiqué, il s'agirait de Communauté urbaine de Cherbourg (ancien EPCI, aujourd'hui Communauté d'agglomération du Cotentin) ; vérifiez qu'il s'agit bien de l'adhérente « Communauté d'agglomération du Cotentin » (ligne 87, 50).",
+    ),
+    (
+        "Communauté de communes du Pays d'Hasparren (ancien EPCI, aujourd'hui Communauté d'agglomération du Pays Basque, adhérente)",
+        "« Pays d'Hasparren » désigne Communauté de communes du Pays d'Hasparren (ancien EPCI, aujourd'hui Communauté d'agglomération du Pays Basque, adhérente), mais le type indiqué est « Commune ».",
+    ),
+    ("", "« Anglet » : Anglet (64), qui n'est pas dans la liste des adhérentes."),
+    ("", "« Les Pieux » : Les Pieux (50), qui n'est pas dans la liste des adhérentes."),
+    (
+        "",
+        "« Communauté urbaine de Bordeaux » : Bordeaux Métropole (33) n'est pas adhérente ; Bordeaux (33) l'est.",
+    ),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    (
+        "Hyères (83, adhérente)",
+        "« Hyères-les-Palmiers » n'est pas un nom officiel ; nom d'usage de Hyères (83, adhérente) ? Le département n'est pas indiqué.",
+    ),
+    ("", "« Valence-en-Brie » : Valence-en-Brie (77), qui n'est pas dans la liste des adhérentes."),
+    ("", "« Rennes-le-Chââteau » ne correspond à aucune adhérente."),
+    (
+        "Lyon (69, adhérente)",
+        "« Quartier de la Croix-Rousse, Lyon » : un quartier ou un lieu-dit de Lyon (69, adhérente) ?",
+    ),
+    (
+        "Figeac (46, adhérente)",
+        "« Hameau du Bourg (Figeac) » : un quartier ou un lieu-dit de Figeac (46, adhérente) ?",
+    ),
+    ("", "« Quartier de la Gare, Quimper » ne correspond à aucune adhérente."),
+    (
+        "Paris (75, adhérente)",
+        "« Quartier Montmartre » : un quartier ou un lieu-dit de Paris (75, adhérente) ?",
+    ),
+    ("", "« Quartier de la Croix-Rousse » ne correspond à aucune adhérente."),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    (
+        "",
+        "« Département de l'île de Mayotte » : Département de Mayotte (région), qui n'est pas dans la liste des adhérentes.",
+    ),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    ("", ""),
+    (
+        "Ville de Lyon (69) — Adhérents ligne 2 / Villeurbanne (69) — Adhérents ligne 15",
+        "« Lyon - Villeurbanne » nomme deux collectivités ; l'adhérente « Ville de Lyon » (ligne 2, 69) et l'adhérente « Villeurbanne » (ligne 15, 69) : laquelle ?",
+    ),
+    (
+        "Strasbourg (67) — Adhérents ligne 5 / Eurométropole de Strasbourg (67) — Adhérents ligne 79",
+        "« Ville et Eurométropole de Strasbourg » nomme deux collectivités ; l'adhérente « Strasbourg » (ligne 5, 67) et l'adhérente « Eurométropole de Strasbourg » (ligne 79, 67) : laquelle ?",
+    ),
+    (
+        "Brest Métropole (29) — Adhérents ligne 75",
+        "« Ville et Métropole de Brest » nomme deux collectivités ; l'une est l'adhérente « Brest Métropole » (ligne 75, 29) : est-ce elle ?",
+    ),
+    (
+        "Nantes (44) — Adhérents ligne 8",
+        "« Mairie de Nantes / Nantes Métropole » nomme deux collectivités ; l'une est l'adhérente « Nantes » (ligne 8, 44) : est-ce elle ?",
+    ),
+    ("", ""),
+    (
+        "Brest (29) / Brest Métropole (29, adhérente)",
+        "« Brest, Bretagne » : la commune Brest (29) n'est pas adhérente, mais Brest Métropole (29) l'est ; le type de collectivité n'est pas indiqué.",
+    ),
+    (
+        "Nantes (44) — Adhérents ligne 8",
+        "« Nantes - Pays de la Loire » nomme deux collectivités ; l'une est l'adhérente « Nantes » (ligne 8, 44) : est-ce elle ?",
+    ),
+    (
+        "",
+        "« Conseil territorial de Saint-Martin » : Saint-Martin (978), qui n'est pas dans la liste des adhérentes.",
+    ),
+]
+
+
+def test_parts_case_table_on_a_fresh_index_with_what_staff_read(reference: Reference) -> None:
+    """Each case of the table, on an index built in the test (so mutation testing sees how
+    members are read), gets its outcome, member, method, candidates and explanation."""
+    fresh = build_index(load_members(), reference)
+    assert len(SHOWN) == len(CASES)
+    changed = []
+    for (typed, kind, department, outcome, member, method), seen in zip(CASES, SHOWN, strict=True):
+        match = match_authority(fresh, typed, kind, department)
+        got = (match.outcome, row(match), match.method, " / ".join(match.candidates))
+        if got + (match.explanation,) != (outcome, member, method, *seen):
+            changed.append(f"{typed!r}: {got} {match.explanation!r}")
+    assert not changed, "\n" + "\n".join(changed)
+
+
 def test_doubtful_parts_name_their_candidates(index: MemberIndex) -> None:
     """An arrondissement number several towns have lists the members among them for staff."""
     match = match_authority(index, "mairie du 9e", C, None)
