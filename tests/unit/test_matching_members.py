@@ -127,6 +127,32 @@ RESOLUTIONS = [
     (member("Brsett", C, "29"), "", []),
     (member("Lemans", C, "72"), "", []),
     (member("Pôle truc", A), "", []),
+    # more typos (pinned for mutation testing): a wrong, doubled or dropped letter, a word
+    # left out or cut short; the département decides between near names, the type excludes
+    (member("Quimprelé", C, "29"), "approché", ["Quimperlé (29)"]),
+    (member("Landernau", None, None), "approché", ["Landerneau (29)"]),
+    (member("Communaute de communes du Pays de Landernau", I, "29"), "", []),
+    (member("Plougastl Daoulas", C, "29"), "approché", ["Plougastel-Daoulas (29)"]),
+    (member("Plougastell-Daoulas", C, "29"), "approché", ["Plougastel-Daoulas (29)"]),
+    (member("Mairie de Morlaiz", C, "29"), "approché", ["Morlaix (29)"]),
+    (member("Mairie de Morlaiz", I, "29"), "", []),
+    (member("Montagnes", C, "33"), "approché", ["Montagne (33)"]),
+    (member("Montagnes", C, None), "", []),
+    (member("Beaumond", C, "63"), "approché", ["Beaumont (63)"]),
+    (member("Beaumond", C, None), "", []),
+    (member("Finistèr", D, None), "approché", ["Finistère (29)"]),
+    (member("Finister", C, None), "", []),
+    (member("Région Bretagn", None, None), "approché", ["Bretagne (22,29,35,56)"]),
+    (
+        member("Pays de Landerneau Daoula", I, "29"),
+        "approché",
+        ["Communauté d'agglomération du Pays de Landerneau-Daoulas (29)"],
+    ),
+    (member("Brst", C, "29"), "", []),
+    (member("Bresst", C, "29"), "approché", ["Brest (29)"]),
+    (member("Toulousse", C, None), "approché", ["Toulouse (31)"]),
+    (member("Clermont-Ferand", C, "63"), "approché", ["Clermont-Ferrand (63)"]),
+    (member("Sainte-Marie-du-Mon", C, "50"), "approché", ["Sainte-Marie-du-Mont (50)"]),
 ]
 
 
