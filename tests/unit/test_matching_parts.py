@@ -375,6 +375,28 @@ def test_parse_part_reads_numbered_parts(
     )
 
 
+def _roman_numeral(n: int) -> str:
+    """1 to 39 in roman numerals, the usual way (tens, then units)."""
+    units = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX"]
+    return "X" * (n // 10) + units[n % 10]
+
+
+@pytest.mark.parametrize("number", [n for n in range(1, 40) if len(_roman_numeral(n)) <= 5])
+def test_parse_part_reads_every_roman_numeral(number: int) -> None:
+    """An arrondissement in roman numerals ("Mairie du XIVe") is read, from I to XXXIX, when
+    written in five letters at most (Paris has twenty)."""
+    part = parse_part(f"Mairie du {_roman_numeral(number)}e")
+    assert part is not None
+    assert (set(part.numbers), part.explicit) == ({number}, True)
+
+
+@pytest.mark.parametrize("letters", ["IIII", "VV", "XL", "IIX", "VX", "XXXX", "IXI"])
+def test_parse_part_leaves_letters_that_are_no_roman_numeral(letters: str) -> None:
+    """Letters in a non-canonical or too large roman form are no arrondissement number."""
+    part = parse_part(f"Mairie du {letters}e")
+    assert part is None or not part.numbers
+
+
 @pytest.mark.parametrize("text", ["Lyon", "29", "Centre", "troisième", "Arrondissement"])
 def test_parse_part_leaves_other_answers(text: str) -> None:
     """Names without a part number (or with a bare number alone) are not read as parts."""
