@@ -52,6 +52,11 @@ CASES = [
     ("Mairie du 2e secteur", C, "13", NONE, None, ""),  # Marseille is not a member
     ("Mairie des 13e et 14e arrondissements de Marseille", C, None, NONE, None, ""),
     ("Marseille 13", C, None, NONE, None, ""),  # 13 is its département: Marseille itself
+    ("Marseille 13e", C, None, NONE, None, ""),  # explicit: the 13th arrondissement
+    ("Marseille 12e secteur", C, None, NONE, None, ""),  # Marseille has eight sectors
+    ("Mairie du 3e secteur", C, "13", NONE, None, ""),
+    ("Mairie du 1er arrondissement", I, "69", AMBIGUOUS, None, ""),  # the type contradicts
+    ("Paris Centre", I, None, AMBIGUOUS, None, ""),
     ("Paris 75011", C, None, MATCHED, 4, "nom"),  # a postcode, not an arrondissement
     ("Arrondissement de Brest", C, "29", NONE, None, ""),  # a département's arrondissement
     ("Centre", R, None, NONE, None, ""),  # the région, not Paris Centre
@@ -163,6 +168,23 @@ SHOWN = [
         "« Mairie des 13e et 14e arrondissements de Marseille » (arrondissement de Marseille) : Marseille (13), qui n'est pas dans la liste des adhérentes.",
     ),
     ("", "« Marseille 13 » : Marseille (13), qui n'est pas dans la liste des adhérentes."),
+    (
+        "",
+        "« Marseille 13e » (arrondissement de Marseille) : Marseille (13), qui n'est pas dans la liste des adhérentes.",
+    ),
+    ("", "« Marseille 12e secteur » ne correspond à aucune adhérente."),
+    (
+        "",
+        "« Mairie du 3e secteur » (secteur de Marseille) : Marseille (13), qui n'est pas dans la liste des adhérentes.",
+    ),
+    (
+        "Lyon (69, adhérente)",
+        "« Mairie du 1er arrondissement » : une mairie d'arrondissement de Lyon, mais le type indiqué est « Intercommunalité ».",
+    ),
+    (
+        "Paris (75, adhérente)",
+        "« Paris Centre » : une mairie d'arrondissement de Paris, mais le type indiqué est « Intercommunalité ».",
+    ),
     ("", ""),
     ("", "« Arrondissement de Brest » ne correspond à aucune adhérente."),
     ("", "« Centre » : Centre-Val de Loire (région), qui n'est pas dans la liste des adhérentes."),
