@@ -75,6 +75,14 @@ CASES = [
     ("Cherbourg", C, "50", MATCHED, 22, "nom"),  # a usual name of Cherbourg-en-Cotentin
     ("Ivry", C, "94", MATCHED, 31, "nom abrégé"),
     ("Ivry", C, None, AMBIGUOUS, None, ""),
+    # the start of a name: only the département given decides, within the type picked
+    ("Ivry", None, "94", MATCHED, 31, "nom abrégé"),
+    ("Mairie d'Ivry", C, "94", MATCHED, 31, "nom abrégé"),
+    ("Ivry", I, "94", NONE, None, ""),
+    ("Ville d'Ivry", I, "94", NONE, None, ""),
+    ("Seine", D, "93", MATCHED, 55, "nom abrégé"),
+    ("Ille", None, "35", MATCHED, 57, "nom abrégé"),
+    ("Pointe", C, "971", AMBIGUOUS, None, ""),  # Pointe-Noire is in the 971 too
     # The name is sure, the type picked in the form is not.
     ("Région Bretagne", D, None, MATCHED, 67, "nom (type ignoré)"),
     ("Mairie de Nantes", D, "44", MATCHED, 8, "nom (type ignoré)"),
