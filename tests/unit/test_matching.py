@@ -72,6 +72,10 @@ CASES = [
     ("Mairi de Lyon", C, "69", MATCHED, 2, "nom"),
     ("Montpelier", C, None, AMBIGUOUS, None, ""),  # Montélier (26) is one letter away too
     ("Renne", None, None, AMBIGUOUS, None, ""),  # René, Penne, Renno…
+    ("Renne", None, "35", MATCHED, 9, "approché 91 %"),  # the commune, in its département
+    # "brest" is a member's name only as the core of Brest Métropole: no typo of the commune
+    ("Bresst", None, None, NONE, None, ""),
+    ("Bresst", C, "29", NONE, None, ""),
     ("Cherbourg", C, "50", MATCHED, 22, "nom"),  # a usual name of Cherbourg-en-Cotentin
     ("Ivry", C, "94", MATCHED, 31, "nom abrégé"),
     ("Ivry", C, None, AMBIGUOUS, None, ""),
