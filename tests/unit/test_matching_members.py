@@ -153,6 +153,11 @@ RESOLUTIONS = [
     (member("Toulousse", C, None), "approché", ["Toulouse (31)"]),
     (member("Clermont-Ferand", C, "63"), "approché", ["Clermont-Ferrand (63)"]),
     (member("Sainte-Marie-du-Mon", C, "50"), "approché", ["Sainte-Marie-du-Mont (50)"]),
+    # a typo changes letters, not the number of words: "Saintmalo" is not read as Saint-Malo
+    (member("Saintlo", C, "50"), "", []),
+    (member("Saintmalo", C, "35"), "", []),
+    (member("Saint-Malos", C, "35"), "approché", ["Saint-Malo (35)"]),
+    (member("Mairie de la Ville de Saint Malos", C, "35"), "approché", ["Saint-Malo (35)"]),
 ]
 
 
