@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshal
 import zlib
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -275,3 +276,93 @@ def test_index_from_the_cache_equals_one_computed_from_places(cog: Reference) ->
     assert index.by_siren == {p.siren: i for i, p in enumerate(places) if p.siren}
     assert index.by_insee == {p.insee: i for i, p in enumerate(places) if p.insee}
     assert index.place(index.by_key["COM:29019"]).name == "Brest"
+
+
+def test_index_state_of_a_hand_built_list() -> None:
+    """The lookup tables of a few places: every name in the table of each kind of the place
+    (former names and acronyms in parentheses flagged), intercommunal cores, the place standing
+    for each département and région, and the approximate-search entries by length, an EPCI's
+    core in the non-intercommunal lists only when it is no place's name; parts and former
+    places never approximately, a place without a name nowhere (pinned for mutation testing)."""
+    C, I, D, R = (  # noqa: E741
+        AuthorityKind.COMMUNE,
+        AuthorityKind.INTERCOMMUNALITE,
+        AuthorityKind.DEPARTEMENT,
+        AuthorityKind.REGION,
+    )
+    places = (
+        Place(
+            "COM:29019",
+            "Brest",
+            (C,),
+            ("29",),
+            names=("Brest",),
+            aliases=("Brest-Lambézellec",),
+            epci="EPCI:242900314",
+        ),
+        Place("EPCI:242900314", "Brest Métropole (BM)", (I,), ("29",)),
+        Place("EPCI:200067", "Communauté de communes du Pays de Landivisiau (CCPL)", (I,), ("29",)),
+        Place(
+            "AEPCI:242900314", "Brest Métropole Océane", (I,), ("29",), successor="EPCI:242900314"
+        ),
+        Place("DEP:29", "Finistère", (D,), ("29",)),
+        Place("COM:75056", "Paris", (C, D), ("75",)),
+        Place("REG:53", "Bretagne", (R,), ("22", "29", "35", "56")),
+        Place("AREG:52", "Pays de la Loire", (R,), ("44",), successor="REG:53"),
+        Place("COM:97411", "Saint-Denis", (C,), ("974",)),
+        Place("COM:00000", "", (C,), ("29",)),
+    )
+    state = index_state(places)
+    assert {h: t for h, t in state.tables.items() if t} == {
+        "commune": {
+            "brest": ((0, "brest", False), (0, "brest", False)),
+            "brest lambezellec": ((0, "brest lambezellec", True),),
+            "paris": 5,
+            "saint denis": 8,
+        },
+        "departement": {"finistere": 4, "paris": 5},
+        "region": {"bretagne": 6, "pays loire": ((7, "pays de la loire", True),)},
+        "interco": {
+            "brest metropole": 1,
+            "bm": ((1, "bm", True),),
+            "communaute communes pays landivisiau": (
+                (2, "communaute de communes du pays de landivisiau", False),
+            ),
+            "ccpl": ((2, "ccpl", True),),
+            "brest metropole oceane": ((3, "brest metropole oceane", True),),
+        },
+    }
+    assert state.cores == {"brest": 1, "pays landivisiau": ((2, "pays de landivisiau", False),)}
+    assert state.department_place == {"29": 4, "75": 5}
+    assert state.region_place == {"22": 6, "29": 6, "35": 6, "56": 6}
+    assert state.fuzzy_keys == (
+        "brest",
+        "brest",
+        "paris",
+        "bretagne",
+        "finistere",
+        "saint denis",
+        "brest metropole",
+        "pays landivisiau",
+        "brest lambezellec",
+        "communaute communes pays landivisiau",
+    )
+    assert list(array("i", state.fuzzy_places)) == [0, 1, 5, 6, 4, 8, 1, 2, 0, 2]
+    lists = {k: list(array("i", v)) for k, v in state.fuzzy_lists.items()}
+    assert lists == {
+        (False, ""): [0, 2, 3, 4, 5, 6, 7, 8, 9],
+        (False, "22"): [3],
+        (False, "29"): [0, 3, 4, 6, 7, 8, 9],
+        (False, "35"): [3],
+        (False, "56"): [3],
+        (False, "75"): [2],
+        (False, "974"): [5],
+        (True, ""): [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+        (True, "22"): [3],
+        (True, "29"): [0, 1, 3, 4, 6, 7, 8, 9],
+        (True, "35"): [3],
+        (True, "56"): [3],
+        (True, "75"): [2],
+        (True, "974"): [5],
+    }
+    assert index_state(PlaceTable.of(places)) == state
