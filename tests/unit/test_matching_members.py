@@ -8,7 +8,13 @@ import unicodedata
 import pytest
 
 from pipeline.adapters.reference import load_reference
-from pipeline.core.matching import MemberIndex, build_index, match_authority, member_notes
+from pipeline.core.matching import (
+    MemberIndex,
+    _allowed_edits,
+    build_index,
+    match_authority,
+    member_notes,
+)
 from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import Reference
 
@@ -260,3 +266,12 @@ def test_a_members_place_that_is_another_members_alias_is_a_doubt(reference: Ref
         "« Lyon » désigne Lyon (69, adhérente), mais c'est aussi un autre nom de l'adhérente "
         "« Pôle Lyonnais » (ligne 3) (Autres noms)."
     )
+
+
+@pytest.mark.parametrize(
+    ("length", "edits"), [(1, 0), (3, 0), (4, 1), (6, 1), (7, 2), (11, 2), (12, 3), (30, 3)]
+)
+def test_typos_allowed_grow_with_the_name(length: int, edits: int) -> None:
+    """A typo is looked for only in names of four letters or more: one edit up to six letters,
+    two up to eleven, three beyond."""
+    assert _allowed_edits(length) == edits
