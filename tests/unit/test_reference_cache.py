@@ -280,10 +280,11 @@ def test_index_from_the_cache_equals_one_computed_from_places(cog: Reference) ->
 
 def test_index_state_of_a_hand_built_list() -> None:
     """The lookup tables of a few places: every name in the table of each kind of the place
-    (former names and acronyms in parentheses flagged), intercommunal cores, the place standing
-    for each département and région, and the approximate-search entries by length, an EPCI's
-    core in the non-intercommunal lists only when it is no place's name; parts and former
-    places never approximately, a place without a name nowhere (pinned for mutation testing)."""
+    (former names and acronyms of twelve letters at most in parentheses flagged), intercommunal
+    cores, the place standing for each département (a département first, never an EPCI) and
+    région, and the approximate-search entries by length, an EPCI's core in the
+    non-intercommunal lists only when it is no place's name; parts and former places never
+    approximately, a name without letters nowhere (pinned for mutation testing)."""
     C, I, D, R = (  # noqa: E741
         AuthorityKind.COMMUNE,
         AuthorityKind.INTERCOMMUNALITE,
@@ -305,7 +306,12 @@ def test_index_state_of_a_hand_built_list() -> None:
         Place(
             "AEPCI:242900314", "Brest Métropole Océane", (I,), ("29",), successor="EPCI:242900314"
         ),
+        Place("COM:29998", "Ville-Département", (C, D), ("29",)),
         Place("DEP:29", "Finistère", (D,), ("29",)),
+        Place("EPCI:200046977", "Métropole de Lyon", (I, D), ("69",)),
+        Place("EPCI:200000001", "Syndicat Truc (ABCDEFGHIJKL)", (I,), ("35",)),
+        Place("EPCI:200000002", "Syndicat Machin (ABCDEFGHIJKLM)", (I,), ("35",)),
+        Place("COM:29999", "—", (C,), ("29",), names=("Kergrist",)),
         Place("COM:75056", "Paris", (C, D), ("75",)),
         Place("REG:53", "Bretagne", (R,), ("22", "29", "35", "56")),
         Place("AREG:52", "Pays de la Loire", (R,), ("44",), successor="REG:53"),
@@ -317,11 +323,18 @@ def test_index_state_of_a_hand_built_list() -> None:
         "commune": {
             "brest": ((0, "brest", False), (0, "brest", False)),
             "brest lambezellec": ((0, "brest lambezellec", True),),
-            "paris": 5,
-            "saint denis": 8,
+            "ville departement": 4,
+            "kergrist": 9,
+            "paris": 10,
+            "saint denis": 13,
         },
-        "departement": {"finistere": 4, "paris": 5},
-        "region": {"bretagne": 6, "pays loire": ((7, "pays de la loire", True),)},
+        "departement": {
+            "ville departement": 4,
+            "finistere": 5,
+            "metropole lyon": ((6, "metropole de lyon", False),),
+            "paris": 10,
+        },
+        "region": {"bretagne": 11, "pays loire": ((12, "pays de la loire", True),)},
         "interco": {
             "brest metropole": 1,
             "bm": ((1, "bm", True),),
@@ -330,39 +343,72 @@ def test_index_state_of_a_hand_built_list() -> None:
             ),
             "ccpl": ((2, "ccpl", True),),
             "brest metropole oceane": ((3, "brest metropole oceane", True),),
+            "metropole lyon": ((6, "metropole de lyon", False),),
+            "syndicat truc": 7,
+            "abcdefghijkl": ((7, "abcdefghijkl", True),),
+            "syndicat machin": 8,
         },
     }
-    assert state.cores == {"brest": 1, "pays landivisiau": ((2, "pays de landivisiau", False),)}
-    assert state.department_place == {"29": 4, "75": 5}
-    assert state.region_place == {"22": 6, "29": 6, "35": 6, "56": 6}
+    assert state.cores == {
+        "brest": 1,
+        "pays landivisiau": ((2, "pays de landivisiau", False),),
+        "lyon": 6,
+    }
+    assert state.department_place == {"29": 5, "75": 10}
+    assert state.region_place == {"22": 11, "29": 11, "35": 11, "56": 11}
     assert state.fuzzy_keys == (
+        "lyon",
         "brest",
         "brest",
         "paris",
+        "kergrist",
         "bretagne",
         "finistere",
         "saint denis",
+        "syndicat truc",
+        "metropole lyon",
         "brest metropole",
+        "syndicat machin",
         "pays landivisiau",
         "brest lambezellec",
+        "ville departement",
         "communaute communes pays landivisiau",
     )
-    assert list(array("i", state.fuzzy_places)) == [0, 1, 5, 6, 4, 8, 1, 2, 0, 2]
+    assert list(array("i", state.fuzzy_places)) == [
+        6,
+        0,
+        1,
+        10,
+        9,
+        11,
+        5,
+        13,
+        7,
+        6,
+        1,
+        8,
+        2,
+        0,
+        4,
+        2,
+    ]
     lists = {k: list(array("i", v)) for k, v in state.fuzzy_lists.items()}
     assert lists == {
-        (False, ""): [0, 2, 3, 4, 5, 6, 7, 8, 9],
-        (False, "22"): [3],
-        (False, "29"): [0, 3, 4, 6, 7, 8, 9],
-        (False, "35"): [3],
-        (False, "56"): [3],
-        (False, "75"): [2],
-        (False, "974"): [5],
-        (True, ""): [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        (True, "22"): [3],
-        (True, "29"): [0, 1, 3, 4, 6, 7, 8, 9],
-        (True, "35"): [3],
-        (True, "56"): [3],
-        (True, "75"): [2],
-        (True, "974"): [5],
+        (False, ""): [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+        (False, "22"): [5],
+        (False, "29"): [1, 4, 5, 6, 10, 12, 13, 14, 15],
+        (False, "35"): [5, 8, 11],
+        (False, "56"): [5],
+        (False, "69"): [0, 9],
+        (False, "75"): [3],
+        (False, "974"): [7],
+        (True, ""): [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15],
+        (True, "22"): [5],
+        (True, "29"): [1, 2, 4, 5, 6, 10, 12, 13, 14, 15],
+        (True, "35"): [5, 8, 11],
+        (True, "56"): [5],
+        (True, "69"): [0, 9],
+        (True, "75"): [3],
+        (True, "974"): [7],
     }
     assert index_state(PlaceTable.of(places)) == state
