@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from pipeline.config import Settings
-from pipeline.core.errors import PipelineError
+from pipeline.core.errors import UsageError
 from pipeline.core.model import WritePlan
 from pipeline.core.vocabulary import PARIS
 
@@ -18,8 +18,8 @@ def sessions_init(settings: Settings) -> str:
 
     spreadsheet = open_spreadsheet(settings)
     name = settings.sheets.sessions
-    if name in spreadsheet.read([name]):
-        raise PipelineError(
+    if name in spreadsheet.read([name]):  # asking for what is already there: a usage error (2)
+        raise UsageError(
             f"sheet '{name}' already exists in {spreadsheet.describe()}; nothing was changed "
             "(staff own it: edit it there, or rename it first to start a fresh one)"
         )

@@ -41,7 +41,8 @@ def config(tmp_path: Path) -> Path:
 def test_sessions_init_creates_the_sheet_once(
     config: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Headers in order, a note on each, Format and Statut dropdowns; a second init refuses."""
+    """Headers in order, a note on each, Format and Statut dropdowns; a second init refuses
+    as a usage error (exit 2), changing nothing."""
     assert main(["sessions", "init", "--config", str(config)]) == 0
     sheet = load_workbook(config.parent / "wb.xlsx")["Sessions"]
     assert [c.value for c in sheet[1]] == list(SESSION_HEADERS)
@@ -50,9 +51,7 @@ def test_sessions_init_creates_the_sheet_once(
     assert "Rencontre" in lists["C2"] and "Annulée" in lists["H2"]
     assert sheet.column_dimensions["D"].number_format == "dd/mm/yyyy hh:mm"  # Début
     assert sheet.column_dimensions["E"].number_format == "dd/mm/yyyy hh:mm"  # Fin
-    assert sheet.column_dimensions["D"].number_format == "dd/mm/yyyy hh:mm"  # Début
-    assert sheet.column_dimensions["E"].number_format == "dd/mm/yyyy hh:mm"  # Fin
-    assert main(["sessions", "init", "--config", str(config)]) == 1
+    assert main(["sessions", "init", "--config", str(config)]) == 2
     assert "already exists" in capsys.readouterr().err
 
 
