@@ -451,3 +451,36 @@ def test_former_tables_point_to_current_places(reference: Reference) -> None:
     formers = [p for p in reference.places if p.successor]
     assert len(formers) >= 79 + 16 + 50
     assert all(p.successor in keys and not keys[p.successor].successor for p in formers)
+
+
+# (typed, (town, numbers, word, explicit, départements) or None), pinned for mutation testing
+PART_READINGS = [
+    ("Mairie du 9 ème arrondissement", ("", [9], "arrondissement", True, ())),
+    ("Paris 9 e", ("paris", [9], "", True, ())),
+    ("Mairie du dix-septième arrondissement", ("", [17], "arrondissement", True, ())),
+    ("Mairie du dix septième", None),
+    ("Mairie du dix", None),
+    ("Mairie du vingtième", None),
+    ("Dix-huitième arrondissement de Paris", ("paris", [18], "arrondissement", True, ())),
+    ("Mairie des 1er 2e 3e 4e 5e arrondissements", None),
+    ("Mairie des 1er 2e 3e 4e arrondissements", ("", [1, 2, 3, 4], "arrondissement", True, ())),
+    ("Lyon 3e secteur", ("lyon", [3], "secteur", True, ())),
+    ("Marseille 1er et 2e secteurs (13)", ("marseille", [1, 2], "secteur", True, ("13",))),
+    ("Marseille arrondissement", ("marseille", [], "arrondissement", True, ())),
+    ("Mairie de secteur", ("", [], "secteur", True, ())),
+    ("ème", None),
+    ("9 ème Paris", ("paris", [9], "", True, ())),
+    ("Lyon 9", ("lyon", [9], "", False, ())),
+]
+
+
+@pytest.mark.parametrize(("text", "reading"), PART_READINGS)
+def test_parse_part_reading_pinned(text: str, reading: tuple[object, ...] | None) -> None:
+    """A part's reading: a suffix after a bare number ("9 ème"), "dix" before a spelt ordinal
+    (only with the word arrondissement), at most four numbers, sectors, the département in
+    parentheses; a spelt ordinal or a suffix alone is no part."""
+    part = parse_part(text)
+    got = None
+    if part is not None:
+        got = (part.city, sorted(part.numbers), part.word, part.explicit, part.departments)
+    assert got == reading
