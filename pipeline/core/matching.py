@@ -913,7 +913,7 @@ def _by_part(
         place = ix.ref.place(city)
         if part.city and part.city != parts.name:
             continue
-        if part.city and part.explicit:
+        if part.city and (part.explicit or part.word == "centre"):
             named.append(city)
         if part.word == "centre":
             fits = parts.centre
@@ -935,8 +935,12 @@ def _by_part(
             candidates=tuple(_describe_place(ix, c) for c in named),
             explanation=(
                 f"{_TYPED} : {_join((_describe_place(ix, c) for c in named), 'ou')} n'a pas "
-                "d'arrondissement ou de secteur de ce numéro, ou le département indiqué "
-                "diffère. Vérifiez."
+                + (
+                    "de secteur « Centre »"
+                    if part.word == "centre"
+                    else "d'arrondissement ou de secteur de ce numéro"
+                )
+                + ", ou le département indiqué diffère. Vérifiez."
             ),
         )
     kind = None if kind is AuthorityKind.AUTRE else kind

@@ -803,23 +803,36 @@ def parse_part(text: str, towns: Iterable[str] | None = None) -> PartQuery | Non
     word = ""
     city: list[str] = []
     pending = False  # a bare number whose suffix may follow ("9 ème")
+    ordinals: set[int] = set()  # numbers written as ordinals ("3e", "III", "troisième")
+    trailing: set[int] = set()  # bare numbers after the town's name ("… de Marseille 13")
+    last = 0  # the last number read
     for i, token in enumerate(words):
         if pending and token in _ORDINAL_SUFFIXES:
             explicit, pending = True, False
+            ordinals.add(last)
+            trailing.discard(last)
             continue
         pending = False
         found = _ORDINAL.match(token)
         roman = _ROMAN.match(token)
         after_ten = i > 0 and words[i - 1] == "dix" and token in _TENS_ORDINALS
         if found:
-            numbers.add(int(found.group(1)))
+            last = int(found.group(1))
+            numbers.add(last)
             explicit = explicit or bool(found.group(2))
             pending = not found.group(2)
+            if found.group(2):
+                ordinals.add(last)
+            elif city:
+                trailing.add(last)
         elif roman and (value := _roman(roman.group(1))) is not None:
             numbers.add(value)
+            ordinals.add(value)
             explicit = True
         elif after_ten or token in _ORDINAL_WORDS:
-            numbers.add(_TENS_ORDINALS[token] if after_ten else _ORDINAL_WORDS[token])
+            value = _TENS_ORDINALS[token] if after_ten else _ORDINAL_WORDS[token]
+            numbers.add(value)
+            ordinals.add(value)
             spelled = True
         elif token in _PART_WORDS:
             word = word or _PART_WORDS[token]
@@ -827,6 +840,10 @@ def parse_part(text: str, towns: Iterable[str] | None = None) -> PartQuery | Non
             continue
         elif token not in _PART_FILLERS:
             city.append(token)
+    if ordinals and trailing - ordinals:
+        # "Mairie du 3e arrondissement de Marseille 13": the bare number after the town is its
+        # département (or a postcode's start), not a second part
+        numbers -= trailing - ordinals
     if word in ("arrondissement", "secteur"):
         explicit = True
     elif spelled:
@@ -834,7 +851,7 @@ def parse_part(text: str, towns: Iterable[str] | None = None) -> PartQuery | Non
     if word == "centre":
         if numbers or not city:
             return None  # "Centre" alone is the région
-    elif len(numbers) > 4 or not (numbers or explicit):
+    elif len(numbers) > 20 or not (numbers or explicit):  # Paris has 20 arrondissements
         return None  # no number, and no arrondissement or sector word
     if not explicit and not city:
         return None  # a bare number is a département

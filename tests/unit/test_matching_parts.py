@@ -462,7 +462,18 @@ PART_READINGS = [
     ("Mairie du dix", None),
     ("Mairie du vingtième", None),
     ("Dix-huitième arrondissement de Paris", ("paris", [18], "arrondissement", True, ())),
-    ("Mairie des 1er 2e 3e 4e 5e arrondissements", None),
+    (
+        "Mairie des 1er 2e 3e 4e 5e arrondissements",
+        ("", [1, 2, 3, 4, 5], "arrondissement", True, ()),
+    ),
+    (
+        "Mairie des 1er 2e 3e 4e 5e 6e 7e 8e 9e 10e 11e 12e 13e 14e 15e 16e 17e 18e 19e 20e arrondissements",
+        ("", list(range(1, 21)), "arrondissement", True, ()),
+    ),
+    (
+        "Mairie des 1er 2e 3e 4e 5e 6e 7e 8e 9e 10e 11e 12e 13e 14e 15e 16e 17e 18e 19e 20e 21e arrondissements",
+        None,
+    ),  # more than Paris has
     ("Mairie des 1er 2e 3e 4e arrondissements", ("", [1, 2, 3, 4], "arrondissement", True, ())),
     ("Lyon 3e secteur", ("lyon", [3], "secteur", True, ())),
     ("Marseille 1er et 2e secteurs (13)", ("marseille", [1, 2], "secteur", True, ("13",))),
@@ -484,3 +495,40 @@ def test_parse_part_reading_pinned(text: str, reading: tuple[object, ...] | None
     if part is not None:
         got = (part.city, sorted(part.numbers), part.word, part.explicit, part.departments)
     assert got == reading
+
+
+@pytest.mark.parametrize(
+    ("typed", "department", "outcome", "member", "method"),
+    [
+        (
+            "Mairie des 1er 2e 3e 4e 5e 6e 7e 8e 9e arrondissements de Lyon",
+            "69", MATCHED, 2, "arrondissement de Lyon",
+        ),
+        ("Lyon Centre", "69", AMBIGUOUS, None, ""),
+        ("Lyon centre-ville", None, AMBIGUOUS, None, ""),
+    ],
+    ids=["nine-numbers", "lyon-centre", "lyon-centre-ville"],
+)  # fmt: skip
+def test_parts_of_a_member_town_are_never_non_members(
+    index: MemberIndex,
+    typed: str,
+    department: str | None,
+    outcome: MatchOutcome,
+    member: int | None,
+    method: str,
+) -> None:
+    """A list of all of a town's arrondissements is the town; a "centre" the town has no sector
+    of is to check with the town as candidate, never "Non adhérente"."""
+    match = match_authority(index, typed, C, department)
+    assert (match.outcome, row(match), match.method) == (outcome, member, method), match.explanation
+    if outcome is AMBIGUOUS:
+        assert match.candidates and "Lyon" in match.candidates[0]
+
+
+def test_a_bare_number_after_the_town_is_not_a_second_part() -> None:
+    """ "Mairie du 3e arrondissement de Marseille 13": 13 is the département, not a second
+    arrondissement; without an ordinal, "Lyon 7" still reads 7."""
+    part = parse_part("Mairie du 3e arrondissement de Marseille 13")
+    assert part is not None and set(part.numbers) == {3} and part.city == "marseille"
+    bare = parse_part("Lyon 7")
+    assert bare is not None and set(bare.numbers) == {7}
