@@ -113,7 +113,7 @@ def forget_rendered() -> None:
 _APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
 
 
-def _typographic(text: str) -> str:
+def typographic(text: str) -> str:
     """Straight apostrophes between letters made typographic: `L'équipe` -> `L’équipe`."""
     return _APOSTROPHE.sub("\u2019", text)
 
@@ -123,11 +123,11 @@ def _shown_programme(programme: ProgrammeSettings) -> ProgrammeSettings:
     the URL as they are."""
     return programme.model_copy(
         update={
-            "name": _typographic(programme.name),
-            "organiser": _typographic(programme.organiser),
-            "contact_name": _typographic(programme.contact_name),
-            "signature": _typographic(programme.signature),
-            "partners": [_typographic(p) for p in programme.partners],
+            "name": typographic(programme.name),
+            "organiser": typographic(programme.organiser),
+            "contact_name": typographic(programme.contact_name),
+            "signature": typographic(programme.signature),
+            "partners": [typographic(p) for p in programme.partners],
         }
     )
 

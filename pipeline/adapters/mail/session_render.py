@@ -6,14 +6,13 @@ times), the `.ics` built by `adapters/calendar.py`, and, for documents, the PDF.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
 
 from pipeline.adapters.mail.calendar import build_ics
-from pipeline.adapters.mail.render import Attachment, render_raw
+from pipeline.adapters.mail.render import Attachment, render_raw, typographic
 from pipeline.config import Settings
 from pipeline.core.attendance import format_hours
 from pipeline.core.model import DOCUMENT_TEMPLATES, SESSION_TEMPLATES, Person, Template
@@ -49,21 +48,13 @@ def when_from(now: datetime, start: datetime) -> str:
     return "demain" if days == 1 else f"dans {days} jours"
 
 
-_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
-
-
-def _typographic(text: str) -> str:
-    """Staff's straight apostrophes between letters made typographic, as the emails write."""
-    return _APOSTROPHE.sub("\u2019", text)
-
-
 def session_extra(
     session: Session, now: datetime, *, cancel_reason: str = "session"
 ) -> dict[str, Any]:
     """Template variables for a session message (staff data and dates, no form data)."""
     return {
         "session_code": session.code,
-        "session_title": _typographic(session.title),
+        "session_title": typographic(session.title),
         "session_format": session.format,
         "session_day": french_day(session.start),
         "session_date": short_day(session.start),
@@ -71,7 +62,7 @@ def session_extra(
         "session_end": french_time(session.end)
         if session.end.astimezone(PARIS).date() == session.start.astimezone(PARIS).date()
         else f"{french_day(session.end)}, {french_time(session.end)}",
-        "session_place": _typographic(session.place),
+        "session_place": typographic(session.place),
         "session_link": session.link,
         "session_online": session.online,
         "session_when": when_from(now, session.start),
