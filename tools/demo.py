@@ -8,6 +8,7 @@ summary is the same. Pass `--fresh` to start over from a new workbook, ledger an
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections import Counter
@@ -54,6 +55,9 @@ def summary() -> None:
 
 def main(argv: list[str]) -> int:
     from tools.demodata import write_workbook
+
+    # logs as text lines even when the output is piped (JSON is for schedulers, not a reader)
+    os.environ.setdefault("DIPLOMATES_LOG_FORMAT", "text")
 
     settings = load_settings(CONFIG)
     book = settings.spreadsheet.workbook

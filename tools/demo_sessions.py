@@ -128,7 +128,7 @@ def after_registration(run: Callable[[list[str]], int], config: Path, book: Path
             if code:
                 return code
         if staff is not None:
-            print(f"(l'équipe / staff: {staff.__doc__.splitlines()[0] if staff.__doc__ else ''})")
+            print(f"# {staff.__doc__.splitlines()[0] if staff.__doc__ else 'staff edit'}")
             staff(book)
         print(f"$ diplomates run --config config/demo.toml --as-of {as_of}")
         code = run(["run", "--config", str(config), "--as-of", as_of])
