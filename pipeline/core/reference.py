@@ -293,6 +293,9 @@ _PREFIXES = sorted(
         "intercommunalite",
         "interco",
         "epci",
+        # the territoires of the Métropole du Grand Paris, by their legal form
+        "etablissement public territorial",
+        "ept",
         "conseil communautaire",
         "conseil metropolitain",
         "conseiller communautaire",
