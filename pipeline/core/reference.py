@@ -741,7 +741,9 @@ _PART_WORDS = {
     "secteurs": "secteur",
     "centre": "centre",
 }
-_PART_FILLERS = STOPWORDS | {
+# An ordinal suffix left without its number ("Ème arrondissement", the "me" of "9 è me") is no
+# town's word either.
+_PART_FILLERS = STOPWORDS | _ORDINAL_SUFFIXES | {
     "mairie",
     "mairies",
     "ville",

@@ -276,3 +276,28 @@ def test_a_former_epci_name_given_to_a_member_whose_epci_is_not_one(
     index = build_index([*load_members(), aix], reference)
     match = match_authority(index, "Communauté du Pays d'Aix", None, None)
     assert (match.outcome, row(match), match.method) == (MATCHED, 300, "alias")
+
+
+# --- An ordinal suffix without its number ("Ème arrondissement", "9 è me") ---------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "same_as"),
+    [
+        ("Ème arrondissement de Paris", "Arrondissement de Paris"),
+        ("Ème arrondissement de Marseille 13", "Arrondissement de Marseille 13"),
+        ("Mairie du ème arrondissement de Marseille 13", "Mairie d'arrondissement de Marseille 13"),
+        ("Mairie du 9 è me arrondissement", "Mairie du 9e arrondissement"),
+    ],
+)
+def test_an_ordinal_suffix_without_its_number_is_ignored(
+    typed: str, same_as: str, towns: frozenset[str]
+) -> None:
+    """A suffix left without its number ("ème", the "me" of "9 è me") is read as no word."""
+    assert parse_part(typed, towns) == parse_part(same_as, towns)
+
+
+def test_a_part_with_its_number_forgotten_is_the_town(index: MemberIndex) -> None:
+    """ "Ème arrondissement de Paris" (the number forgotten) is Paris, by its arrondissement."""
+    match = match_authority(index, "Ème arrondissement de Paris", C, "75")
+    assert (match.outcome, row(match), match.method) == (MATCHED, 4, "arrondissement de Paris")
