@@ -230,10 +230,17 @@ def test_a_part_found_as_a_place_of_a_town_member_lines_may_be(reference: Refere
     )
 
 
-def test_a_sector_found_as_a_place_is_shown_as_a_sector(reference: Reference) -> None:
-    """A sector of Marseille read as a place of the reference: "secteur de Marseille"."""
+@pytest.mark.parametrize(
+    "typed",
+    [
+        f"Marseille 1er secteur, {PACA}",  # read as a place of the reference
+        "Mairies des 1er, 2e, 3e, 4e, 5e, 6e, 7e et 8e secteurs de Marseille",  # all eight
+    ],
+)
+def test_sectors_of_a_member_town_are_shown_as_sectors(reference: Reference, typed: str) -> None:
+    """Sectors of Marseille, a member here: Marseille, "secteur de Marseille"."""
     index = build_index([Member(row=2, name="Marseille", kind=C, department="13")], reference)
-    match = match_authority(index, f"Marseille 1er secteur, {PACA}", None, None)
+    match = match_authority(index, typed, None, None)
     assert (match.outcome, row(match), match.method) == (MATCHED, 2, "secteur de Marseille")
 
 
