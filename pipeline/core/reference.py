@@ -741,9 +741,7 @@ _PART_WORDS = {
     "secteurs": "secteur",
     "centre": "centre",
 }
-# An ordinal suffix left without its number ("Ème arrondissement", the "me" of "9 è me") is no
-# town's word either.
-_PART_FILLERS = STOPWORDS | _ORDINAL_SUFFIXES | {
+_PART_FILLERS = STOPWORDS | {
     "mairie",
     "mairies",
     "ville",
@@ -763,6 +761,9 @@ _PART_FILLERS = STOPWORDS | _ORDINAL_SUFFIXES | {
     "numero",
     "ou",
 }
+# An ordinal suffix left without its number ("Ème arrondissement", the "me" of "9 è me") is no
+# town's word either.
+_PART_FILLERS |= _ORDINAL_SUFFIXES
 
 
 def _roman(word: str) -> int | None:
