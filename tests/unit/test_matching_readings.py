@@ -72,6 +72,8 @@ CASES = [
     ("Lyon à la Croix-Rousse", C, "69", MATCHED, 2, "nom d'usage"),
     # A typo of a real commune of another département does not hide the usual name.
     ("Metz-le-Conte", C, "57", MATCHED, 27, "nom d'usage"),
+    # A second name after a dash, and the département's code after it: the first name.
+    ("Finistère - Penn-ar-Bed (29)", None, None, MATCHED, 54, "nom"),
     # The same name twice typed: read once (no endless reading of articles).
     ("La La Rochelle", C, "17", MATCHED, 17, "nom"),
 ]
@@ -173,14 +175,15 @@ EXPLAINED = [
         "« Quartier de Lyon à Saint-Denis » : un quartier ou un lieu-dit de Saint-Denis "
         "(93, adhérente) ou Lyon (69, adhérente) ?",
     ),
+    # A commune named after a linking word comes after one named by more words.
     (
-        "Quartier Bagnolet à Montreuil",
+        "Quartier du Havre, Saint-Denis",
         None,
         None,
         AMBIGUOUS,
-        ("Bagnolet (93, adhérente)", "Montreuil (93, adhérente)"),
-        "« Quartier Bagnolet à Montreuil » : un quartier ou un lieu-dit de Bagnolet "
-        "(93, adhérente) ou Montreuil (93, adhérente) ?",
+        ("Saint-Denis (93, adhérente)", "Le Havre (76, adhérente)"),
+        "« Quartier du Havre, Saint-Denis » : un quartier ou un lieu-dit de Saint-Denis "
+        "(93, adhérente) ou Le Havre (76, adhérente) ?",
     ),
     (
         "Quartier Bellevue à Aix-en-Provence",
@@ -199,6 +202,20 @@ EXPLAINED = [
         NONE,
         (),
         "« Quartier de la Gare, Saint-Martin-de-Crau » ne correspond à aucune adhérente.",
+    ),
+    # Two designators sharing one name, the code after it: both members, to check.
+    (
+        "Ville et Eurométropole de Strasbourg (67)",
+        None,
+        None,
+        AMBIGUOUS,
+        (
+            "Strasbourg (67) — Adhérents ligne 5",
+            "Eurométropole de Strasbourg (67) — Adhérents ligne 79",
+        ),
+        "« Ville et Eurométropole de Strasbourg (67) » nomme deux collectivités ; l'adhérente "
+        "« Strasbourg » (ligne 5, 67) et l'adhérente « Eurométropole de Strasbourg » "
+        "(ligne 79, 67) : laquelle ?",
     ),
     # Unknown names like two members: both suggested, joined by "ou".
     (
@@ -296,8 +313,8 @@ def test_an_unknown_name_suggests_three_members_at_most(reference: Reference) ->
 @pytest.mark.parametrize(
     ("text", "tokens"),
     [
-        ("Marne&s/Seine", ("marne", "et", "sur", "seine")),
-        ("Vals & Coteaux", ("vals", "et", "coteaux")),
+        pytest.param("Marne&s/Seine", ("marne", "et", "sur", "seine"), id="ampersand-then-sur"),
+        pytest.param("Vals & Coteaux", ("vals", "et", "coteaux"), id="ampersand-spaced"),
     ],
 )
 def test_ampersand_and_sur_spelled_out(text: str, tokens: tuple[str, ...]) -> None:
