@@ -633,8 +633,10 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
         readings.append(Reading(hint, island))
     fallback = parse_authority(whole, split=False) if where else None
     tail = ""
-    second = _SECOND_NAME.match(text) if fallback is None else None
-    joint = _JOINT.match(text.strip()) if fallback is None and second is None else None
+    # Also after a département split off: "Finistère - Penn-ar-Bed (29)", "Ville et
+    # Eurométropole de Strasbourg (67)" read as without the code, which is kept.
+    second = _SECOND_NAME.match(text)
+    joint = _JOINT.match(text.strip()) if second is None else None
     if joint is not None:  # "Ville et Eurométropole de Strasbourg": both, each with the name
         shared = f"{joint.group('link')} {joint.group('name')}"
         head = parse_authority(f"{joint.group('first')} {shared}")
