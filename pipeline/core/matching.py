@@ -1424,16 +1424,20 @@ def _alias_hits(
     """Members one of whose `Autres noms` reads like the answer (type and département fitting);
     lapsed ones too, so the explanation can say so."""
     hits: dict[int, None] = {}
-    for key in _reading_keys(parsed):
-        for pos in ix.alias_keys.get(key, ()):
-            member = ix.members[pos]
-            place = ix.resolutions[pos].place
-            if place is not None:
-                if not _fits(ix.ref.place(place), kind, deps, parsed):
+    for hint, loose in _reading_keys(parsed):
+        tries: list[tuple[Key, AuthorityKind | None]] = [((hint, loose), kind)]
+        if hint is not None:  # "Ville d'Évry": the alias "Évry", if that member may be a commune
+            tries.append(((None, loose), kind or HINT_KINDS[hint]))
+        for key, fit in tries:
+            for pos in ix.alias_keys.get(key, ()):
+                member = ix.members[pos]
+                place = ix.resolutions[pos].place
+                if place is not None:
+                    if not _fits(ix.ref.place(place), fit, deps, parsed):
+                        continue
+                elif not _member_fits(member, fit, deps):
                     continue
-            elif not _member_fits(member, kind, deps):
-                continue
-            hits.setdefault(pos, None)
+                hits.setdefault(pos, None)
     return list(hits)
 
 

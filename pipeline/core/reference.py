@@ -497,7 +497,8 @@ def _strip_suffix(
         if hint is not None and suffix_hint is not hint:
             continue
         n = len(words)
-        if len(tokens) > n and all(
+        # "Strasbourg et Eurométropole" is two names, not "Strasbourg et" as an EPCI
+        if len(tokens) > n and tokens[-n - 1] != "et" and all(
             t == w or (len(t) >= 7 and _same_word(t, w, False))
             for t, w in zip(tokens[-n:], words, strict=True)
         ):
@@ -543,6 +544,10 @@ _JOINT = re.compile(
 # "Collectivité de Corse - Cullettività di Corsica". The first part is tried when the whole
 # names nothing, and only when the rest names no real collectivité (see `ParsedName.tail`).
 _SECOND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s*(?:\s[-–]\s|(?P<comma>,)|/)\s*(?P<tail>\S.*)$")
+
+# Two collectivités joined by "et": "Ville de Nantes et Nantes Métropole". Tried like a second
+# name, after the shared-name form above; a real name with " et " in it is found whole first.
+_AND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s+et\s+(?P<tail>\S.*)$", re.IGNORECASE)
 
 
 _IN_DEPARTMENT = re.compile(
@@ -642,11 +647,13 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
         fallback = ParsedName(
             head.readings, tuple(departments), head.siren, head.insee, head.prefixed
         )
+    if fallback is None and second is None and joint is None:
+        second = _AND_NAME.match(text.strip())
     after_comma = False
     if second is not None:
         head = parse_authority(second.group("name"))
         tail = second.group("tail")
-        after_comma = second.group("comma") is not None
+        after_comma = second.groupdict().get("comma") is not None
         fallback = ParsedName(
             head.readings,
             tuple(dict.fromkeys((*departments, *head.departments))),
