@@ -702,7 +702,7 @@ def _two_names(
     department: str | None,
 ) -> _Verdict | None:
     """Two collectivités written as one answer ("Mairie de Nantes / Nantes Métropole"): to
-    check when either is a member, else None."""
+    check when either is a member, else None; one member said twice is that member."""
     verdicts = [_decide(ix, p, kind, department) for p in (first, second)]
     rows = list(
         dict.fromkeys(
@@ -711,6 +711,8 @@ def _two_names(
     )
     if not rows:
         return None
+    if len(rows) == 1 and all(v.member and v.member.row == rows[0] for v in verdicts):
+        return verdicts[0]  # one collectivité said twice: "Ville de Paris / Mairie de Paris"
     positions = [next(i for i, m in enumerate(ix.members) if m.row == r) for r in rows]
     return _Verdict(
         MatchOutcome.AMBIGUOUS,
