@@ -560,12 +560,23 @@ _IN_DEPARTMENT = re.compile(
 )
 
 
-def _trailing_department(text: str) -> tuple[str, str] | None:
+def _trailing_department(text: str, bare: bool) -> tuple[str, str] | None:
+    """A département said after the name, with a link word ("Saint-Pierre de La Réunion") or,
+    when `bare`, without ("Cap Excellence Guadeloupe", "TCO Réunion"): the name and the code."""
     found = _IN_DEPARTMENT.match(text.strip())
-    if found is None:
-        return None
-    code = department_code(found.group("where"))
-    return (found.group("name"), code) if code else None
+    if found is not None:
+        code = department_code(found.group("where"))
+        if code:
+            return found.group("name"), code
+    words = text.split() if bare else []
+    for size in (3, 2, 1):
+        said = " ".join(words[-size:])
+        # a name only: codes after the name are read as codes ("Conseil régional 2A")
+        if len(words) > size and not any(c.isdigit() for c in said):
+            code = department_code(said)
+            if code:
+                return " ".join(words[:-size]), code
+    return None
 
 
 def _strip_island(tokens: tuple[str, ...]) -> tuple[str, ...]:
@@ -665,7 +676,8 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             head.insee,
             head.prefixed,
         )
-    trailing = _trailing_department(text) if not tail else None
+    # bare only when nothing else was split off ("Région Nord - Pas de Calais" stays whole)
+    trailing = _trailing_department(text, bare=fallback is None) if not tail else None
     if trailing is not None:
         shorter = parse_authority(trailing[0])
         tail = ""
