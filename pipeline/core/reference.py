@@ -497,14 +497,9 @@ def _strip_suffix(
         if hint is not None and suffix_hint is not hint:
             continue
         n = len(words)
-        # "Strasbourg et Eurométropole" is two names, not "Strasbourg et" as an EPCI
-        if (
-            len(tokens) > n
-            and tokens[-n - 1] != "et"
-            and all(
-                t == w or (len(t) >= 7 and _same_word(t, w, False))
-                for t, w in zip(tokens[-n:], words, strict=True)
-            )
+        if len(tokens) > n and all(
+            t == w or (len(t) >= 7 and _same_word(t, w, False))
+            for t, w in zip(tokens[-n:], words, strict=True)
         ):
             return suffix_hint, tokens[:-n]
     return None

@@ -143,3 +143,23 @@ def test_an_alias_shared_by_two_members_goes_to_the_one_that_fits(reference: Ref
     for typed in ("La Ville", "Ville de La Ville"):
         match = match_authority(build_index(members, reference), typed, None, "56")
         assert (match.outcome, row(match), match.method) == (MATCHED, 3, "alias"), typed
+
+
+def test_an_alias_shared_by_two_members_outside_the_official_list_goes_to_the_fitting_one(
+    reference: Reference,
+) -> None:
+    """The same for members the official list does not hold: their own département decides."""
+    members = [
+        Member(
+            row=2,
+            name="Pôle Alpha",
+            kind=AuthorityKind.AUTRE,
+            department="29",
+            aliases=("Le Pôle",),
+        ),
+        Member(
+            row=3, name="Pôle Bêta", kind=AuthorityKind.AUTRE, department="56", aliases=("Le Pôle",)
+        ),
+    ]
+    match = match_authority(build_index(members, reference), "Le Pôle", None, "56")
+    assert (match.outcome, row(match), match.method) == (MATCHED, 3, "alias")
