@@ -64,6 +64,7 @@ from pipeline.core.reference import (
     name_tokens,
     parse_authority,
     parse_part,
+    without_role,
 )
 from pipeline.core.text import fold
 
@@ -620,9 +621,10 @@ def match_authority(
     key = (authority.strip(), kind, department)
     verdict = index.cache.get(key)
     if verdict is None:
-        part = parse_part(authority, index.ref.part_towns) if index.reference.places else None
+        text = without_role(authority)
+        part = parse_part(text, index.ref.part_towns) if index.reference.places else None
         verdict = (part and _by_part(index, part, kind, department)) or _decide(
-            index, parse_authority(authority), kind, department
+            index, parse_authority(text), kind, department
         )
         index.cache[key] = verdict
     typed = " ".join(authority.split())

@@ -585,6 +585,22 @@ def _strip_island(tokens: tuple[str, ...]) -> tuple[str, ...]:
 # "ex-Région Midi-Pyrénées", "ancienne Communauté urbaine de Cherbourg": a former name follows.
 _FORMER_LEAD = frozenset({"ex", "ancienne", "ancien", "anciennement"})
 
+# A person's role typed before the collectivité: "Vice-présidente du Conseil départemental du
+# Finistère", "Président de Rennes Métropole", "Troisième adjointe au maire de Lyon" (the rank
+# of a deputy mayor is no arrondissement).
+_ROLE_LEAD = re.compile(
+    r"^\s*(?:vice[\s-]*)?pr[ée]sidente?\s+(?:de\s+la\s|de\s+l['’]|du\s|des\s|de\s|d['’])\s*"
+    r"|^\s*(?:\d{1,2}\s*(?:er|re|ère|ème|eme|e)|premi[eè]re?|"
+    r"(?:deux|trois|quatr|cinqu|six|sept|huit|neuv|dix)i[eè]me)\s+(?=adjoint)",
+    re.IGNORECASE,
+)
+
+
+def without_role(text: str) -> str:
+    """The answer without a person's role written before the collectivité's name."""
+    rest = _ROLE_LEAD.sub("", text, count=1)
+    return rest if rest.strip() else text
+
 
 def parse_authority(text: str, split: bool = True) -> ParsedName:
     """Read a typed collectivité: the literal words, then the name behind any designator.

@@ -1,6 +1,6 @@
 """Answers that join or repeat names: two collectivités joined by "et" or a slash, one member
 written twice, a département named bare after the name, staff's `Autres noms` behind a
-designator ("Ville d'Évry")."""
+designator ("Ville d'Évry"), a person's role typed before the collectivité."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
 from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
-from pipeline.core.reference import Reference
+from pipeline.core.reference import Reference, without_role
 from tests.support.matching_corpus.corpus import load_members
 
 C = AuthorityKind.COMMUNE
@@ -163,3 +163,25 @@ def test_an_alias_shared_by_two_members_outside_the_official_list_goes_to_the_fi
     ]
     match = match_authority(build_index(members, reference), "Le Pôle", None, "56")
     assert (match.outcome, row(match), match.method) == (MATCHED, 3, "alias")
+
+
+ROLES = [
+    ("Vice-présidente du Conseil départemental du Finistère", "Conseil départemental du Finistère"),
+    ("Vice président de Rennes Métropole", "Rennes Métropole"),
+    ("Présidente de l'Eurométropole de Strasbourg", "Eurométropole de Strasbourg"),
+    ("Président de la Région Bretagne", "Région Bretagne"),
+    ("Troisième adjointe au maire de Lyon", "adjointe au maire de Lyon"),
+    ("2e adjoint au maire de Nantes", "adjoint au maire de Nantes"),
+    ("1ère adjointe au maire de Lyon", "adjointe au maire de Lyon"),
+    # nothing to take off
+    ("3e arrondissement de Lyon", "3e arrondissement de Lyon"),
+    ("Ville de Lyon", "Ville de Lyon"),
+    # nothing would be left: the answer is kept whole
+    ("Président de ", "Président de "),
+]
+
+
+@pytest.mark.parametrize(("typed", "left"), ROLES)
+def test_a_role_before_the_collectivite_is_taken_off(typed: str, left: str) -> None:
+    """A person's role (président·e, vice-président·e, a deputy mayor's rank) is no name."""
+    assert without_role(typed) == left
