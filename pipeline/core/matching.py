@@ -64,6 +64,7 @@ from pipeline.core.reference import (
     name_tokens,
     parse_authority,
     parse_part,
+    without_role,
 )
 from pipeline.core.text import fold
 
@@ -620,9 +621,10 @@ def match_authority(
     key = (authority.strip(), kind, department)
     verdict = index.cache.get(key)
     if verdict is None:
-        part = parse_part(authority, index.ref.part_towns) if index.reference.places else None
+        text = without_role(authority)
+        part = parse_part(text, index.ref.part_towns) if index.reference.places else None
         verdict = (part and _by_part(index, part, kind, department)) or _decide(
-            index, parse_authority(authority), kind, department
+            index, parse_authority(text), kind, department
         )
         index.cache[key] = verdict
     typed = " ".join(authority.split())
@@ -702,7 +704,7 @@ def _two_names(
     department: str | None,
 ) -> _Verdict | None:
     """Two collectivités written as one answer ("Mairie de Nantes / Nantes Métropole"): to
-    check when either is a member, else None."""
+    check when either is a member, else None; one member said twice is that member."""
     verdicts = [_decide(ix, p, kind, department) for p in (first, second)]
     rows = list(
         dict.fromkeys(
@@ -711,6 +713,8 @@ def _two_names(
     )
     if not rows:
         return None
+    if len(rows) == 1 and all(v.member and v.member.row == rows[0] for v in verdicts):
+        return verdicts[0]  # one collectivité said twice: "Ville de Paris / Mairie de Paris"
     positions = [next(i for i, m in enumerate(ix.members) if m.row == r) for r in rows]
     return _Verdict(
         MatchOutcome.AMBIGUOUS,
@@ -1424,16 +1428,20 @@ def _alias_hits(
     """Members one of whose `Autres noms` reads like the answer (type and département fitting);
     lapsed ones too, so the explanation can say so."""
     hits: dict[int, None] = {}
-    for key in _reading_keys(parsed):
-        for pos in ix.alias_keys.get(key, ()):
-            member = ix.members[pos]
-            place = ix.resolutions[pos].place
-            if place is not None:
-                if not _fits(ix.ref.place(place), kind, deps, parsed):
+    for hint, loose in _reading_keys(parsed):
+        tries: list[tuple[Key, AuthorityKind | None]] = [((hint, loose), kind)]
+        if hint is not None:  # "Ville d'Évry": the alias "Évry", if that member may be a commune
+            tries.append(((None, loose), kind or HINT_KINDS[hint]))
+        for key, fit in tries:
+            for pos in ix.alias_keys.get(key, ()):
+                member = ix.members[pos]
+                place = ix.resolutions[pos].place
+                if place is not None:
+                    if not _fits(ix.ref.place(place), fit, deps, parsed):
+                        continue
+                elif not _member_fits(member, fit, deps):
                     continue
-            elif not _member_fits(member, kind, deps):
-                continue
-            hits.setdefault(pos, None)
+                hits.setdefault(pos, None)
     return list(hits)
 
 

@@ -544,6 +544,10 @@ _JOINT = re.compile(
 # names nothing, and only when the rest names no real collectivité (see `ParsedName.tail`).
 _SECOND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s*(?:\s[-–]\s|(?P<comma>,)|/)\s*(?P<tail>\S.*)$")
 
+# Two collectivités joined by "et": "Ville de Nantes et Nantes Métropole". Tried like a second
+# name, after the shared-name form above; a real name with " et " in it is found whole first.
+_AND_NAME = re.compile(r"^(?P<name>[^,/]*?\S)\s+et\s+(?P<tail>\S.*)$", re.IGNORECASE)
+
 
 _IN_DEPARTMENT = re.compile(
     r"^(?P<name>.*\S)\s+(?:de\s+la|de\s+l'|de\s+l’|du|des|de|d'|d’|en|à|a)\s*(?P<where>[^\s].*)$",
@@ -551,12 +555,23 @@ _IN_DEPARTMENT = re.compile(
 )
 
 
-def _trailing_department(text: str) -> tuple[str, str] | None:
+def _trailing_department(text: str, bare: bool) -> tuple[str, str] | None:
+    """A département said after the name, with a link word ("Saint-Pierre de La Réunion") or,
+    when `bare`, without ("Cap Excellence Guadeloupe", "TCO Réunion"): the name and the code."""
     found = _IN_DEPARTMENT.match(text.strip())
-    if found is None:
-        return None
-    code = department_code(found.group("where"))
-    return (found.group("name"), code) if code else None
+    if found is not None:
+        code = department_code(found.group("where"))
+        if code:
+            return found.group("name"), code
+    words = text.split() if bare else []
+    for size in (3, 2, 1):
+        said = " ".join(words[-size:])
+        # a name only: codes after the name are read as codes ("Conseil régional 2A")
+        if len(words) > size and not any(c.isdigit() for c in said):
+            code = department_code(said)
+            if code:
+                return " ".join(words[:-size]), code
+    return None
 
 
 def _strip_island(tokens: tuple[str, ...]) -> tuple[str, ...]:
@@ -569,6 +584,22 @@ def _strip_island(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 # "ex-Région Midi-Pyrénées", "ancienne Communauté urbaine de Cherbourg": a former name follows.
 _FORMER_LEAD = frozenset({"ex", "ancienne", "ancien", "anciennement"})
+
+# A person's role typed before the collectivité: "Vice-présidente du Conseil départemental du
+# Finistère", "Président de Rennes Métropole", "Troisième adjointe au maire de Lyon" (the rank
+# of a deputy mayor is no arrondissement).
+_ROLE_LEAD = re.compile(
+    r"^\s*(?:vice[\s-]*)?pr[ée]sidente?\s+(?:de\s+la\s|de\s+l['’]|du\s|des\s|de\s|d['’])\s*"
+    r"|^\s*(?:\d{1,2}\s*(?:er|re|ère|ème|eme|e)|premi[eè]re?|"
+    r"(?:deux|trois|quatr|cinqu|six|sept|huit|neuv|dix)i[eè]me)\s+(?=adjoint)",
+    re.IGNORECASE,
+)
+
+
+def without_role(text: str) -> str:
+    """The answer without a person's role written before the collectivité's name."""
+    rest = _ROLE_LEAD.sub("", text, count=1)
+    return rest if rest.strip() else text
 
 
 def parse_authority(text: str, split: bool = True) -> ParsedName:
@@ -644,11 +675,13 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
         fallback = ParsedName(
             head.readings, tuple(departments), head.siren, head.insee, head.prefixed
         )
+    if second is None and joint is None:
+        second = _AND_NAME.match(text.strip())
     after_comma = False
     if second is not None:
         head = parse_authority(second.group("name"))
         tail = second.group("tail")
-        after_comma = second.group("comma") is not None
+        after_comma = second.groupdict().get("comma") is not None
         fallback = ParsedName(
             head.readings,
             tuple(dict.fromkeys((*departments, *head.departments))),
@@ -656,7 +689,8 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             head.insee,
             head.prefixed,
         )
-    trailing = _trailing_department(text) if not tail else None
+    # bare only when nothing else was split off ("Région Nord - Pas de Calais" stays whole)
+    trailing = _trailing_department(text, bare=fallback is None) if not tail else None
     if trailing is not None:
         shorter = parse_authority(trailing[0])
         tail = ""
