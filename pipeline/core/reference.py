@@ -681,6 +681,9 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
     if second is not None:
         head = parse_authority(second.group("name"))
         tail = second.group("tail")
+        bare = _strip_prefix(name_tokens(tail))
+        if bare is not None and not bare[1]:  # "Ville de Brest et Métropole": Brest's métropole
+            tail = f"{tail} {' '.join(head.readings[-1].tokens)}"
         after_comma = second.groupdict().get("comma") is not None
         fallback = ParsedName(
             head.readings,

@@ -73,6 +73,13 @@ def test_two_members_joined_by_et_are_a_question(index: MemberIndex) -> None:
     )
 
 
+def test_a_bare_designator_after_a_name_is_that_names_collectivite(index: MemberIndex) -> None:
+    """ "Ville de Brest et Métropole": "Métropole" alone is Brest's, a member (the town is not)."""
+    match = match_authority(index, "Ville de Brest et Métropole", None, None)
+    assert match.outcome is AMBIGUOUS
+    assert [c.split(" — ")[1] for c in match.candidates] == ["Adhérents ligne 75"]
+
+
 def test_the_type_picked_applies_to_both_names(index: MemberIndex) -> None:
     """ "Mairie de Nantes / Nantes Métropole" given as an intercommunalité is Nantes Métropole,
     not a member; the town (a member) is not offered."""
