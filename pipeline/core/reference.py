@@ -692,6 +692,11 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             head.insee,
             head.prefixed,
         )
+    clash = _strip_suffix(tokens[start:end], None) if prefix and not suffix and not tail else None
+    if clash is not None and clash[1]:  # "Mairie de Rennes Métropole": the town or the EPCI
+        head = parse_authority(" ".join((*tokens[:start], *clash[1])))
+        tail = " ".join(tokens[start:end])
+        fallback = ParsedName(head.readings, tuple(departments), head.siren, head.insee, True)
     # bare only when nothing else was split off ("Région Nord - Pas de Calais" stays whole)
     trailing = _trailing_department(text, bare=fallback is None) if not tail else None
     if trailing is not None:
