@@ -148,6 +148,7 @@ class MemberIndex:
     prefix_keys: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     places_named: dict[str, tuple[int, ...]] = field(default_factory=dict)  # name -> member places
     communes_of_epci: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    acronyms: dict[str, tuple[int, ...]] = field(default_factory=dict)  # "capb" -> members
     cache: dict[tuple[str, AuthorityKind | None, str | None], _Verdict] = field(
         default_factory=dict
     )
@@ -238,7 +239,25 @@ def build_index(members: Sequence[Member], reference: Reference | None = None) -
         prefix_keys=_by_first_word(prefix_keys),
         places_named={k: tuple(v) for k, v in places_named.items()},
         communes_of_epci={k: tuple(v) for k, v in communes_of_epci.items()},
+        acronyms=_acronyms(members, resolutions, ref),
     )
+
+
+def _acronyms(
+    members: Sequence[Member], resolutions: Sequence[Resolution], ref: ReferenceIndex
+) -> dict[str, tuple[int, ...]]:
+    """The initials (three letters or more) of each active member's names, its official name
+    and its `Autres noms`: "capb" for the Communauté d'agglomération du Pays Basque."""
+    found: defaultdict[str, dict[int, None]] = defaultdict(dict)
+    for pos, (member, resolution) in enumerate(zip(members, resolutions, strict=True)):
+        names = [member.name, *member.aliases]
+        if resolution.place is not None:
+            names.append(ref.place(resolution.place).name)
+        for name in names if member.active else ():
+            initials = "".join(w[0] for w in name_tokens(name) if w not in STOPWORDS)
+            if len(initials) >= 3:
+                found[initials][pos] = None
+    return {k: tuple(v) for k, v in found.items()}
 
 
 def _add_fuzzy(fuzzy: dict[tuple[str, int], bool], reading: Reading, pos: int) -> None:
@@ -1279,6 +1298,7 @@ def _unknown_name(
         _shortened_verdict(ix, parsed, kind, deps, f"{_TYPED} :")
         or _usual_name_verdict(ix, parsed, kind, deps)
         or _locality_verdict(ix, parsed, kind, deps)
+        or _acronym_verdict(ix, parsed, kind, deps)
     )
     if verdict is not None:
         return verdict
@@ -1395,6 +1415,26 @@ def _locality_verdict(
         explanation=(
             f"{_TYPED} : un quartier ou un lieu-dit de "
             f"{_join((_describe_place(ix, p) for p in found), 'ou')} ?"
+        ),
+    )
+
+
+def _acronym_verdict(
+    ix: MemberIndex, parsed: ParsedName, kind: AuthorityKind | None, deps: Sequence[str]
+) -> _Verdict | None:
+    """An acronym of a member's name ("CAPB"), known to no official list: to check with that
+    member, never matched outright (other bodies may share the letters)."""
+    words = parsed.literal.tokens
+    if len(words) != 1 or not words[0].isalpha():
+        return None
+    found = [m for m in ix.acronyms.get(words[0], ()) if _member_fits(ix.members[m], kind, deps)]
+    if not found:
+        return None
+    return _Verdict(
+        MatchOutcome.AMBIGUOUS,
+        candidates=tuple(_describe_member(ix, m) for m in found),
+        explanation=(
+            f"{_TYPED} : sigle de {_join((_member_ref(ix.members[m]) for m in found), 'ou')} ?"
         ),
     )
 
