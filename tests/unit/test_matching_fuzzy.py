@@ -4,3 +4,221 @@ Pinned against the mutants `make mutation` found alive (tests/unit/mutation-surv
 those reviewed as equivalent)."""
 
 from __future__ import annotations
+
+import pytest
+
+from pipeline.adapters.reference import load_reference
+from pipeline.core.matching import MemberIndex, build_index, match_authority
+from pipeline.core.model import AuthorityKind, MatchOutcome
+from pipeline.core.reference import Reference
+from tests.support.matching_corpus.corpus import load_members
+
+C = AuthorityKind.COMMUNE
+D = AuthorityKind.DEPARTEMENT
+R = AuthorityKind.REGION
+A = AuthorityKind.AUTRE
+MATCHED, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.AMBIGUOUS
+
+
+@pytest.fixture(scope="module")
+def reference() -> Reference:
+    return load_reference()
+
+
+@pytest.fixture(scope="module")
+def index(reference: Reference) -> MemberIndex:
+    return build_index(load_members(), reference)
+
+
+# (typed, type, département, member line in matching_corpus/members.csv, method)
+MATCHED_CASES = [
+    # A typo of a commune is the commune, not the métropole that bears its name.
+    ("Strasbuorg", None, None, 5, "approché 90 %"),
+    ("Strasbuorg", C, "67", 5, "approché 90 %"),
+    ("Montpelleir", None, None, 6, "approché 91 %"),
+    ("Vnanes", None, None, 39, "approché 83 %"),
+    ("Vnanes", C, "56", 39, "approché 83 %"),
+    ("Saint-Maol", None, None, 38, "approché 90 %"),
+    ("Saint-Maol", C, "35", 38, "approché 90 %"),
+    # An intercommunality written with a typo, with or without its designator.
+    ("Plaine Comune", None, None, 86, "approché 96 %"),
+    ("Rnenes Métropole", None, None, 78, "approché 94 %"),
+    ("Eurométropole de Strasbougr", None, None, 79, "approché 90 %"),
+    # The best of the readings gives the percentage (a misplaced space).
+    ("Clermont AuvergneM étropole", None, None, 95, "approché 97 %"),
+    # A département or région name with a typo after its designator: no commune nearby rivals
+    # it, since a commune cannot be a "Département" or a "Région".
+    ("Département du Nrod", None, None, 58, "approché 75 %"),
+    ("Département de la Vinene", None, None, 65, "approché 83 %"),
+    ("Région Bretagn", None, None, 67, "approché 93 %"),
+    ("Région Île-de-Franee", None, None, 68, "approché 90 %"),
+    ("Conseil régional de la Gudeloupe", None, None, 72, "approché 95 %"),
+    ("Ille-et-Vilain", D, "35", 57, "approché 96 %"),
+    # Only the 50 nearest official names are weighed as rivals: Orne and Yonne (two edits from
+    # "hône") are not among them, so the one-edit Rhône stands alone.
+    ("Département du hône", None, None, 66, "approché 89 %"),
+    # A designator word with one typo is still the designator ("Coseil", "Régino", "ede").
+    ("Coseil départemental de la Seine-Saint-Denis", D, "93", 55, "nom"),
+    ("Consil régional de la Guadeloupe", R, "971", 72, "nom"),
+    ("Régino Occitanie", None, None, 70, "nom"),
+    ("Vill ede Paris", None, None, 4, "nom"),
+    # The start of a name, the only place of that type in the département starting so.
+    ("Conseil", D, "93", 55, "nom abrégé"),
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "department", "line", "method"), MATCHED_CASES)
+def test_near_and_shortened_names_match_their_member(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    line: int,
+    method: str,
+) -> None:
+    """A typo or a shortened name clear of every rival matches the member, with the method."""
+    match = match_authority(index, typed, kind, department)
+    assert (match.outcome, match.member.row if match.member else None, match.method) == (
+        MATCHED,
+        line,
+        method,
+    )
+
+
+# (typed, type, département, candidates, explanation)
+AMBIGUOUS_CASES = [
+    # Most similar member first among the suggestions.
+    (
+        "RennesMétropole",
+        None,
+        None,
+        (
+            "Rennes Métropole (35) — Adhérents ligne 78",
+            "Brest Métropole (29) — Adhérents ligne 75",
+        ),
+        "« RennesMétropole » n'est pas un nom de collectivité connu ; il ressemble à "
+        "l'adhérente « Rennes Métropole » (ligne 78, 35) ou l'adhérente « Brest Métropole » "
+        "(ligne 75, 29).",
+    ),
+    # Real places as close as the member's are rivals; a farther member is not.
+    (
+        "La Rohelle",
+        None,
+        None,
+        (
+            "La Rochelle (17) — Adhérents ligne 17",
+            "Rodelle (12)",
+            "Domfront en Poiraie (61)",
+            "La Rochelle (70)",
+        ),
+        "« La Rohelle » ressemble à l'adhérente « La Rochelle » (ligne 17, 17) (approché 93 %), "
+        "mais aussi à Rodelle (12), Domfront en Poiraie (61) ou La Rochelle (70) ?",
+    ),
+    (
+        "Département du Rône",
+        None,
+        None,
+        ("Département du Rhône (69) — Adhérents ligne 66", "Orne (département 61)"),
+        "« Département du Rône » ressemble à l'adhérente « Département du Rhône » (ligne 66, 69) "
+        "(approché 89 %), mais aussi à Orne (département 61) ?",
+    ),
+    # "Ville de" does not narrow the rivals to communes named so: any place of the name counts.
+    (
+        "Ville de Prais",
+        None,
+        None,
+        (
+            "Ville de Paris (75) — Adhérents ligne 4",
+            "Le Grais (61)",
+            "Irais (79)",
+            "Frais (90)",
+        ),
+        "« Ville de Prais » ressemble à l'adhérente « Ville de Paris » (ligne 4, 75) "
+        "(approché 80 %), mais aussi à Le Grais (61), Irais (79) ou Frais (90) ?",
+    ),
+    (
+        "Ville de Lyno",
+        None,
+        None,
+        (
+            "Ville de Lyon (69) — Adhérents ligne 2",
+            "Lano (2B)",
+            "Lye (36)",
+            "Lys (58)",
+            "Lys (64)",
+        ),
+        "« Ville de Lyno » ressemble à l'adhérente « Ville de Lyon » (ligne 2, 69) "
+        "(approché 75 %), mais aussi à Lano (2B), Lye (36), Lys (58) ou Lys (64) ?",
+    ),
+    (
+        "ille",
+        C,
+        "59",
+        ("Lille (59) — Adhérents ligne 10", "Illies (59)", "Killem (59)"),
+        "« ille » ressemble à l'adhérente « Lille » (ligne 10, 59) (approché 89 %), "
+        "mais aussi à Illies (59) ou Killem (59) ?",
+    ),
+    # A typo that splits a word differently is no typo: the member only as a suggestion.
+    (
+        "Département de laV ienne",
+        D,
+        "86",
+        ("Département de la Vienne (86) — Adhérents ligne 65",),
+        "« Département de laV ienne » n'est pas un nom de collectivité connu ; il ressemble à "
+        "l'adhérente « Département de la Vienne » (ligne 65, 86).",
+    ),
+    # Shortened names: without the type, several members start so ("ou" between the last two).
+    (
+        "Conseil",
+        None,
+        "93",
+        (
+            "Conseil départemental de la Seine-Saint-Denis (93) — Adhérents ligne 55",
+            "Région Île-de-France — Adhérents ligne 68",
+        ),
+        "« Conseil » : nom abrégé de l'adhérente « Conseil départemental de la Seine-Saint-Denis » "
+        "(ligne 55, 93) ou l'adhérente « Région Île-de-France » (ligne 68) ?",
+    ),
+    (
+        "Collectivité",
+        A,
+        None,
+        (
+            "Collectivité européenne d'Alsace (67) — Adhérents ligne 64",
+            "Collectivité de Corse — Adhérents ligne 73",
+            "Collectivité territoriale de Martinique (972) — Adhérents ligne 74",
+        ),
+        "« Collectivité » : nom abrégé de l'adhérente « Collectivité européenne d'Alsace » "
+        "(ligne 64, 67), l'adhérente « Collectivité de Corse » (ligne 73) ou l'adhérente "
+        "« Collectivité territoriale de Martinique » (ligne 74, 972) ?",
+    ),
+    # Several typed words: the first word finds the names to compare.
+    (
+        "Région Sud Provence Alpes",
+        None,
+        None,
+        ("Région Sud Provence-Alpes-Côte d'Azur — Adhérents ligne 69",),
+        "« Région Sud Provence Alpes » : nom abrégé de l'adhérente "
+        "« Région Sud Provence-Alpes-Côte d'Azur » (ligne 69) ?",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "department", "candidates", "explanation"), AMBIGUOUS_CASES
+)
+def test_near_names_with_rivals_go_to_check(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    candidates: tuple[str, ...],
+    explanation: str,
+) -> None:
+    """A typo or a shortened name with rivals goes to check, listing them in the explanation."""
+    match = match_authority(index, typed, kind, department)
+    assert (match.outcome, match.candidates, match.explanation) == (
+        AMBIGUOUS,
+        candidates,
+        explanation,
+    )
