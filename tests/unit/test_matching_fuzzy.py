@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.adapters.reference import load_reference
-from pipeline.core.matching import MemberIndex, build_index, match_authority
-from pipeline.core.model import AuthorityKind, MatchOutcome
+from pipeline.core.matching import MemberIndex, build_index, match_authority, member_notes
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import Reference
 from tests.support.matching_corpus.corpus import load_members
 
@@ -122,6 +122,18 @@ AMBIGUOUS_CASES = [
         "« Département du Rône » ressemble à l'adhérente « Département du Rhône » (ligne 66, 69) "
         "(approché 89 %), mais aussi à Orne (département 61) ?",
     ),
+    # An intercommunality's rivals are searched among intercommunalities too.
+    (
+        "Renne Métropole",
+        None,
+        None,
+        (
+            "Rennes Métropole (35) — Adhérents ligne 78",
+            "Communauté de communes de Yenne (73)",
+        ),
+        "« Renne Métropole » ressemble à l'adhérente « Rennes Métropole » (ligne 78, 35) "
+        "(approché 97 %), mais aussi à Communauté de communes de Yenne (73) ?",
+    ),
     # "Ville de" does not narrow the rivals to communes named so: any place of the name counts.
     (
         "Ville de Prais",
@@ -222,3 +234,64 @@ def test_near_names_with_rivals_go_to_check(
         candidates,
         explanation,
     )
+
+
+# The index is built inside the tests below: what `build_index` computes must be rebuilt by the
+# code under test, not shared from a fixture built once.
+
+
+@pytest.mark.parametrize(
+    ("typed", "line", "method"),
+    [
+        ("Strasbuorg", 5, "approché 90 %"),
+        ("Montpelleir", 6, "approché 91 %"),
+        ("Plaine Comune", 86, "approché 96 %"),
+    ],
+)
+def test_typo_of_a_city_is_the_city_not_the_intercommunality_named_after_it(
+    reference: Reference, typed: str, line: int, method: str
+) -> None:
+    """A commune's typo matches the commune; the EPCI's bare name is searched for EPCIs only."""
+    match = match_authority(build_index(load_members(), reference), typed, None, None)
+    assert (match.outcome, match.member.row if match.member else None, match.method) == (
+        MATCHED,
+        line,
+        method,
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "kind", "department", "line", "method"),
+    [
+        ("Montpelier", C, "34", 6, "approché 95 %"),
+        ("Strasbourgg", C, "67", 5, "approché 95 %"),
+        ("Saint-Maol", C, "35", 38, "approché 90 %"),
+    ],
+)
+def test_typo_matches_whatever_the_order_of_the_member_list(
+    reference: Reference,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    line: int,
+    method: str,
+) -> None:
+    """With the métropoles listed before the cities, a city's typo still matches the city."""
+    index = build_index(list(reversed(load_members())), reference)
+    match = match_authority(index, typed, kind, department)
+    assert (match.outcome, match.member.row if match.member else None, match.method) == (
+        MATCHED,
+        line,
+        method,
+    )
+
+
+def test_member_line_with_a_typo_is_read_as_the_nearest_place(reference: Reference) -> None:
+    """A member line misspelt ("Llile", 59) is the one place clearly nearest, noted for staff."""
+    member = Member(row=10, name="Llile", kind=C, department="59")
+    index = build_index([member], reference)
+    assert member_notes(index) == [
+        (member, "« Llile » a été lu comme Lille (59) (orthographe proche).")
+    ]
+    match = match_authority(index, "Lille", C, "59")
+    assert (match.outcome, match.member, match.method) == (MATCHED, member, "nom")
