@@ -295,3 +295,74 @@ def test_member_line_with_a_typo_is_read_as_the_nearest_place(reference: Referen
     ]
     match = match_authority(index, "Lille", C, "59")
     assert (match.outcome, match.member, match.method) == (MATCHED, member, "nom")
+
+
+@pytest.fixture(scope="module")
+def towns() -> list[Member]:
+    """Members whose usual short name is the start of the official one."""
+    return [
+        Member(row=2, name="Le Puy-en-Velay", kind=C, department="43"),
+        Member(row=3, name="Sarlat-la-Canéda", kind=C, department="24"),
+        Member(row=4, name="Gevrey-Chambertin", kind=C, department="21"),
+        *(
+            Member(row=5 + i, name=name, kind=C, department="974")
+            for i, name in enumerate(
+                ["Saint-Denis", "Saint-Pierre", "Saint-Paul", "Saint-Louis", "Saint-Leu"]
+            )
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "department", "line"),
+    [
+        # The CA du Puy-en-Velay's bare name is a commune's: not a second place "Le Puy …".
+        ("Le Puy", "43", 2),
+        # "Mairie de": only communes count, not the CC Sarlat-Périgord Noir or the CC de
+        # Gevrey-Chambertin et de Nuits-Saint-Georges, whose names start so too.
+        ("Mairie de Sarlat", "24", 3),
+        ("Mairie de Gevrey", "21", 4),
+    ],
+)
+def test_shortened_name_of_the_only_such_commune_matches(
+    reference: Reference, towns: list[Member], typed: str, department: str, line: int
+) -> None:
+    """The start of a name matches when only the member's place of the département starts so."""
+    match = match_authority(build_index(towns, reference), typed, None, department)
+    assert (match.outcome, match.member.row if match.member else None, match.method) == (
+        MATCHED,
+        line,
+        "nom abrégé",
+    )
+
+
+def test_shortened_name_shared_by_many_members_lists_four(
+    reference: Reference, towns: list[Member]
+) -> None:
+    """Five members start with the typed word: the first four are the candidates."""
+    match = match_authority(build_index(towns, reference), "Saint", C, "974")
+    assert (match.outcome, match.candidates) == (
+        AMBIGUOUS,
+        (
+            "Saint-Denis (974) — Adhérents ligne 5",
+            "Saint-Pierre (974) — Adhérents ligne 6",
+            "Saint-Paul (974) — Adhérents ligne 7",
+            "Saint-Louis (974) — Adhérents ligne 8",
+        ),
+    )
+    assert match.explanation == (
+        "« Saint » désigne Le Saint (56), mais le département indiqué est 974 (La Réunion) ; "
+        "nom abrégé de l'adhérente « Saint-Denis » (ligne 5, 974), l'adhérente « Saint-Pierre » "
+        "(ligne 6, 974), l'adhérente « Saint-Paul » (ligne 7, 974) ou l'adhérente "
+        "« Saint-Louis » (ligne 8, 974) ?"
+    )
+
+
+def test_typo_of_an_unclear_member_of_another_type_is_no_member(index: MemberIndex) -> None:
+    """Saint-Paul (line 53, no département: several communes) is a commune, not an EPCI."""
+    match = match_authority(index, "Saint-Paol", AuthorityKind.INTERCOMMUNALITE, None)
+    assert (match.outcome, match.member, match.explanation) == (
+        MatchOutcome.NONE,
+        None,
+        "« Saint-Paol » ne correspond à aucune adhérente.",
+    )
