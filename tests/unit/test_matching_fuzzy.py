@@ -62,6 +62,9 @@ MATCHED_CASES = [
     ("Consil régional de la Guadeloupe", R, "971", 72, "nom"),
     ("Régino Occitanie", None, None, 70, "nom"),
     ("Vill ede Paris", None, None, 4, "nom"),
+    # The linking word of a designator with a typo ("dee", "ed" for "de").
+    ("Hôtel dee Ville de Paris", None, None, 4, "nom"),
+    ("Hotel ed Ville de Lyon", None, None, 2, "nom"),
     # The start of a name, the only place of that type in the département starting so.
     ("Conseil", D, "93", 55, "nom abrégé"),
 ]
@@ -179,6 +182,17 @@ AMBIGUOUS_CASES = [
         "« Département de laV ienne » n'est pas un nom de collectivité connu ; il ressemble à "
         "l'adhérente « Département de la Vienne » (ligne 65, 86).",
     ),
+    # "EPTs" is no designator: the whole answer is compared, the member only suggested.
+    (
+        "EPTs de Plaine Commune",
+        None,
+        None,
+        ("Plaine Commune (93) — Adhérents ligne 86",),
+        "« EPTs de Plaine Commune » n'est pas un nom de collectivité connu ; il ressemble à "
+        "l'adhérente « Plaine Commune » (ligne 86, 93).",
+    ),
+    # A designator with a typo and no name after it names no collectivité.
+    ("Mairi de", None, None, (), "« Mairi de » ne nomme pas de collectivité précise."),
     # Shortened names: without the type, several members start so ("ou" between the last two).
     (
         "Conseil",
@@ -365,4 +379,61 @@ def test_typo_of_an_unclear_member_of_another_type_is_no_member(index: MemberInd
         MatchOutcome.NONE,
         None,
         "« Saint-Paol » ne correspond à aucune adhérente.",
+    )
+
+
+@pytest.fixture(scope="module")
+def departements() -> list[Member]:
+    """Départements with short names, one or two letters apart."""
+    return [
+        Member(row=2, name="Département de l'Aisne", kind=D, department="02"),
+        Member(row=3, name="Département de l'Oise", kind=D, department="60"),
+        Member(row=4, name="Département de l'Indre", kind=D, department="36"),
+        Member(row=5, name="Département de l'Aube", kind=D, department="10"),
+        Member(row=6, name="Département de l'Eure", kind=D, department="27"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("typed", "candidates", "explanation"),
+    [
+        # Aisne and Oise are one edit from "Aise": the more similar (Aisne, 89 %) comes first.
+        (
+            "Aise",
+            (
+                "Département de l'Aisne (02) — Adhérents ligne 2",
+                "Département de l'Oise (60) — Adhérents ligne 3",
+                "Aire (08)",
+                "Aize (36)",
+                "Anse (69)",
+            ),
+            "« Aise » ressemble à l'adhérente « Département de l'Aisne » (ligne 2, 02) "
+            "(approché 89 %), mais aussi à l'adhérente « Département de l'Oise » (ligne 3, 60), "
+            "Aire (08), Aize (36) ou Anse (69) ?",
+        ),
+        # Rivals among the 50 nearest official names: Eure, not Orne.
+        (
+            "Département de l'Inre",
+            (
+                "Département de l'Indre (36) — Adhérents ligne 4",
+                "Eure (département 27, adhérente)",
+            ),
+            "« Département de l'Inre » ressemble à l'adhérente « Département de l'Indre » "
+            "(ligne 4, 36) (approché 89 %), mais aussi à Eure (département 27, adhérente) ?",
+        ),
+    ],
+)
+def test_typo_between_two_member_departements_names_the_closest_first(
+    reference: Reference,
+    departements: list[Member],
+    typed: str,
+    candidates: tuple[str, ...],
+    explanation: str,
+) -> None:
+    """Members as near as each other: to check, the most similar first, then the rivals."""
+    match = match_authority(build_index(departements, reference), typed, None, None)
+    assert (match.outcome, match.candidates, match.explanation) == (
+        AMBIGUOUS,
+        candidates,
+        explanation,
     )
