@@ -318,6 +318,7 @@ def towns() -> list[Member]:
         Member(row=2, name="Le Puy-en-Velay", kind=C, department="43"),
         Member(row=3, name="Sarlat-la-Canéda", kind=C, department="24"),
         Member(row=4, name="Gevrey-Chambertin", kind=C, department="21"),
+        Member(row=10, name="Is-sur-Tille", kind=C, department="21"),
         *(
             Member(row=5 + i, name=name, kind=C, department="974")
             for i, name in enumerate(
@@ -463,3 +464,15 @@ def test_member_line_with_a_typo_needs_one_clearly_nearest_place(
     """A misspelt member line is read as a place only when no other is as near, with as many words."""
     member = Member(row=30, name=name, kind=C, department=department)
     assert member_notes(build_index([member], reference)) == [(member, note)]
+
+
+def test_two_letters_are_too_few_for_a_shortened_name(
+    reference: Reference, towns: list[Member]
+) -> None:
+    """A shortened name needs three letters at least: "Is" stands for no Is-sur-Tille."""
+    match = match_authority(build_index(towns, reference), "Is", None, "21")
+    assert (match.outcome, match.candidates, match.explanation) == (
+        MatchOutcome.NONE,
+        (),
+        "« Is » ne correspond à aucune adhérente.",
+    )
