@@ -441,28 +441,35 @@ def test_typo_between_two_member_departements_names_the_closest_first(
 
 
 @pytest.mark.parametrize(
-    ("name", "department", "note"),
+    ("name", "kind", "department", "note"),
     [
         # Crozet and Crottet (01) are both one edit away: no place is clearly the nearest.
         (
             "Crotet",
+            C,
             "01",
             "« Crotet » n'est pas dans la liste officielle des collectivités : seuls son nom et "
             "ses Autres noms la font reconnaître.",
         ),
-        # "grandchamp" (one word) is passed over, not the end of the search: "grand champ".
+        # Searched in all France, "grandchamp" (one word, five communes) is passed over, not
+        # the end of the search: "grand champ" (56).
         (
             "Gr andchamp",
-            "56",
+            None,
+            None,
             "« Gr andchamp » a été lu comme Grand-Champ (56) (orthographe proche).",
         ),
     ],
 )
 def test_member_line_with_a_typo_needs_one_clearly_nearest_place(
-    reference: Reference, name: str, department: str, note: str
+    reference: Reference,
+    name: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    note: str,
 ) -> None:
     """A misspelt member line is read as a place only when no other is as near, with as many words."""
-    member = Member(row=30, name=name, kind=C, department=department)
+    member = Member(row=30, name=name, kind=kind, department=department)
     assert member_notes(build_index([member], reference)) == [(member, note)]
 
 
