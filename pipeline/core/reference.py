@@ -458,10 +458,13 @@ def _near_link(word: str, more: bool) -> bool:
 
 
 def _match_words(tokens: Sequence[str], words: Sequence[str]) -> bool:
+    """Whether the tokens start with a designator's words, each allowing one typo; after its
+    first word a designator is already said, so a four-letter typo counts too ("Hôtel de Vill",
+    "Adjoint au mair", "Établissement publc territorial")."""
     if len(tokens) < len(words):
         return False
     for i, word in enumerate(words):
-        more = i + 1 < len(tokens) and _near_link(tokens[i + 1], i + 2 < len(tokens))
+        more = i > 0 or (i + 1 < len(tokens) and _near_link(tokens[i + 1], i + 2 < len(tokens)))
         if not _same_word(tokens[i], word, more):
             return False
     return True
