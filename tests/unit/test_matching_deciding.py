@@ -4,3 +4,311 @@ Pinned against the mutants `make mutation` found alive (tests/unit/mutation-surv
 those reviewed as equivalent)."""
 
 from __future__ import annotations
+
+import pytest
+
+from pipeline.adapters.reference import load_reference
+from pipeline.core.matching import MemberIndex, build_index, match_authority
+from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
+from pipeline.core.reference import Reference
+from tests.support.matching_corpus.corpus import load_members
+
+C = AuthorityKind.COMMUNE
+I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
+D = AuthorityKind.DEPARTEMENT
+R = AuthorityKind.REGION
+A = AuthorityKind.AUTRE
+MATCHED, NONE, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.NONE, MatchOutcome.AMBIGUOUS
+
+
+@pytest.fixture(scope="module")
+def reference() -> Reference:
+    return load_reference()
+
+
+@pytest.fixture(scope="module")
+def members() -> list[Member]:
+    return load_members()
+
+
+@pytest.fixture(scope="module")
+def index(members: list[Member], reference: Reference) -> MemberIndex:
+    return build_index(members, reference)
+
+
+def row(match: Match) -> int | None:
+    return match.member.row if match.member else None
+
+
+def replaced(members: list[Member], *changes: Member) -> list[Member]:
+    """The corpus member list with some lines rewritten (same `row`) or added (new `row`)."""
+    by_row = {m.row: m for m in members}
+    out = [by_row.get(m.row, m) for m in members]
+    for change in changes:
+        rows = [m.row for m in out]
+        if change.row in rows:
+            out[rows.index(change.row)] = change
+        else:
+            out.append(change)
+    return out
+
+
+# (typed, type, département, outcome, member line in matching_corpus/members.csv, method)
+CASES = [
+    # A SIREN typed in the answer: the collectivité it is, even when the member line has none
+    # (Rennes Métropole, line 78, has no SIREN in Adhérents).
+    ("243500139", None, None, MATCHED, 78, "code"),
+    ("SIREN 243500139", I, "35", MATCHED, 78, "code"),
+    # Nine digits that are no collectivité's SIREN: nothing to look up.
+    ("123456789", None, None, AMBIGUOUS, None, ""),
+    # A département number with the type Région: the région of that département.
+    ("29", R, None, MATCHED, 67, "code"),
+    ("35", R, None, MATCHED, 67, "code"),
+    # A commune that is not a member, whose intercommunalité named after it is, type "Autre"
+    # (no type said): to check, as with no type at all.
+    ("Landerneau", A, "29", AMBIGUOUS, None, ""),
+    ("Tours", A, "37", AMBIGUOUS, None, ""),
+    # "Conseil départemental" and a service: the département of the form.
+    ("Conseil départemental - Service international", D, "29", MATCHED, 54, "nom"),
+    ("Conseil départemental - Service international", None, "29", MATCHED, 54, "nom"),
+    # A first name and a service after it: the first name read with the type and département.
+    ("Brest - Direction internationale", I, "29", MATCHED, 75, "nom"),
+    ("Saint-Denis - service jeunesse", C, "93", MATCHED, 3, "nom"),
+    ("Grand Paris Sud - DRI", None, None, MATCHED, 84, "alias"),
+    # An alias of a member whose collectivité spans two départements, with the other one given.
+    ("Grand Paris Sud", None, "77", MATCHED, 84, "alias"),
+    ("GPS", None, "77", MATCHED, 84, "alias"),
+    # An alias of a member outside the official list, with a type or département it has not.
+    ("Genevois français", C, None, NONE, None, ""),
+    ("Genevois français", None, "29", NONE, None, ""),
+    # An answer with a SIREN of an intercommunalité member and a commune's designator, typed
+    # as a commune: the type contradicts what the SIREN is.
+    ("Mairie 200018653", C, None, AMBIGUOUS, None, ""),
+    # A former EPCI's name with a SIREN of another département: the name, in the département.
+    ("Communauté urbaine de Brest 243500139", I, "29", MATCHED, 75, "ancien EPCI"),
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "department", "outcome", "member", "method"), CASES)
+def test_deciding_case_table(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    outcome: MatchOutcome,
+    member: int | None,
+    method: str,
+) -> None:
+    """Each answer gets the outcome, member line and method the matcher's rules give it."""
+    match = match_authority(index, typed, kind, department)
+    assert (match.outcome, row(match), match.method) == (outcome, member, method)
+
+
+# (typed, type, département, explanation)
+EXPLAINED = [
+    # A SIREN and a name that disagree: both collectivités, to check.
+    (
+        "Nantes Métropole 243500139",
+        None,
+        None,
+        "« Nantes Métropole 243500139 » : Rennes Métropole (35, adhérente) ou Nantes Métropole "
+        "(44) ? Le département n'est pas indiqué.",
+    ),
+    (
+        "Ville de Rennes 243500139",
+        None,
+        None,
+        "« Ville de Rennes 243500139 » : Rennes Métropole (35, adhérente) ou Rennes (35, "
+        "adhérente) ? Le département n'est pas indiqué.",
+    ),
+    # A commune with a lapsed membership, its intercommunalité named after it a member: the
+    # commune's state is not repeated in the sentence that says it is not a member.
+    (
+        "Tours",
+        None,
+        "37",
+        "« Tours » : la commune Tours (37) n'est pas adhérente, mais Tours Métropole Val de "
+        "Loire (37) l'est ; le type de collectivité n'est pas indiqué.",
+    ),
+    (
+        "Lorient",
+        None,
+        "56",
+        "« Lorient » : la commune Lorient (56) n'est pas adhérente, mais Communauté "
+        "d'agglomération Lorient Agglomération (56) l'est ; le type de collectivité n'est pas "
+        "indiqué.",
+    ),
+    # The type "Autre" says nothing: the same sentence as without a type.
+    (
+        "Landerneau",
+        A,
+        "29",
+        "« Landerneau » : la commune Landerneau (29) n'est pas adhérente, mais Communauté "
+        "d'agglomération du Pays de Landerneau-Daoulas (29) l'est ; le type de collectivité "
+        "n'est pas indiqué.",
+    ),
+    # Two names, both members: which one?
+    (
+        "Brest / Landerneau",
+        I,
+        "29",
+        "« Brest / Landerneau » nomme deux collectivités ; l'adhérente « Brest Métropole » "
+        "(ligne 75, 29) et l'adhérente « Communauté d'agglomération du Pays de "
+        "Landerneau-Daoulas » (ligne 81, 29) : laquelle ?",
+    ),
+    (
+        "Saint-Denis / Aubervilliers",
+        C,
+        "93",
+        "« Saint-Denis / Aubervilliers » nomme deux collectivités ; l'adhérente « Saint-Denis » "
+        "(ligne 3, 93) et l'adhérente « Aubervilliers » (ligne 13, 93) : laquelle ?",
+    ),
+    # An alias and a real place after it: two names, one a member.
+    (
+        "Genevois français - Annemasse",
+        None,
+        None,
+        "« Genevois français - Annemasse » nomme deux collectivités ; l'une est l'adhérente "
+        "« Pôle métropolitain du Genevois français » (ligne 85, 74) : est-ce elle ?",
+    ),
+    # Same name for a département and a région, the département given: not said missing.
+    (
+        "La Réunion",
+        None,
+        "974",
+        "« La Réunion » : La Réunion (département 974, adhérente) ou La Réunion (région) ?",
+    ),
+    (
+        "Guadeloupe",
+        None,
+        "971",
+        "« Guadeloupe » : Guadeloupe (région, adhérente) ou Guadeloupe (département 971) ?",
+    ),
+    # A commune typed as an intercommunalité: its intercommunalité is not a member either.
+    (
+        "Pont-l'Abbé",
+        I,
+        "29",
+        "« Pont-l'Abbé » désigne Pont-l'Abbé (29), qui n'est pas adhérente (le type indiqué est "
+        "« Intercommunalité »).",
+    ),
+    # A real commune elsewhere, one letter from a member of another type: the type given rules
+    # the member out, so no typo is suggested.
+    (
+        "Pessan",
+        D,
+        "33",
+        "« Pessan » désigne Pessan (32), qui n'est pas adhérente (le type indiqué est "
+        "« Département » et le département indiqué est 33 (Gironde)).",
+    ),
+    (
+        "Mairie 200018653",
+        C,
+        None,
+        "« Mairie 200018653 » désigne Communauté d'agglomération Cap Excellence (971, "
+        "adhérente), mais le type indiqué est « Commune ».",
+    ),
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "department", "explanation"), EXPLAINED)
+def test_deciding_explanations(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    explanation: str,
+) -> None:
+    """Staff read why an answer is to check or not a member, in these words."""
+    assert match_authority(index, typed, kind, department).explanation == explanation
+
+
+def test_an_alias_shared_by_two_members_is_matched_where_it_fits(
+    members: list[Member], reference: Reference
+) -> None:
+    """An alias two members share goes to the one whose département fits the answer."""
+    shared = replaced(
+        members,
+        Member(row=75, name="Brest Métropole", kind=I, department="29", aliases=("l'Agglo",)),
+        Member(row=78, name="Rennes Métropole", kind=I, department="35", aliases=("l'Agglo",)),
+        Member(
+            row=85,
+            name="Pôle métropolitain du Genevois français",
+            kind=A,
+            department="74",
+            aliases=("Genevois français", "le Pôle"),
+        ),
+        Member(
+            row=98,
+            name="Pôle métropolitain Loire-Bretagne",
+            kind=A,
+            department="44",
+            aliases=("le Pôle",),
+        ),
+    )
+    index = build_index(shared, reference)
+    for typed, department, line in (("l'Agglo", "35", 78), ("le Pôle", "44", 98)):
+        match = match_authority(index, typed, None, department)
+        assert (match.outcome, row(match), match.method) == (MATCHED, line, "alias")
+
+
+def test_an_alias_shared_by_a_commune_and_a_member_outside_the_list_is_ambiguous(
+    reference: Reference,
+) -> None:
+    """An alias given to a member commune and to a member the official list does not know
+    designates two members: to check, both shown."""
+    # The first commune of the official list, so that place numbers and member positions meet.
+    first = reference.index.place(0)
+    shared = [
+        Member(
+            row=2,
+            name=first.name,
+            kind=C,
+            department=first.departments[0],
+            aliases=("Val de Veyle",),
+        ),
+        Member(
+            row=3,
+            name="Syndicat du Val de Veyle",
+            kind=A,
+            department="01",
+            aliases=("Val de Veyle",),
+        ),
+    ]
+    match = match_authority(build_index(shared, reference), "Val de Veyle", None, None)
+    assert match.outcome is AMBIGUOUS
+    assert match.candidates == (
+        f"{first.name} (01) — Adhérents ligne 2",
+        "Syndicat du Val de Veyle (01) — Adhérents ligne 3",
+    )
+
+
+def test_an_alias_after_the_members_own_name_still_counts(
+    members: list[Member], reference: Reference
+) -> None:
+    """An alias listed after one that is just the member's own name is still an alias."""
+    paris = Member(
+        row=4, name="Ville de Paris", kind=C, department="75", aliases=("Mairie de Paris", "Paname")
+    )
+    match = match_authority(build_index(replaced(members, paris), reference), "Paname", None, None)
+    assert (match.outcome, row(match), match.method) == (MATCHED, 4, "alias")
+
+
+def test_an_alias_settles_homonyms_of_a_member_without_departement(
+    members: list[Member], reference: Reference
+) -> None:
+    """A name several communes bear is the member whose Autres noms it is."""
+    saint_paul = Member(row=53, name="Saint-Paul", kind=C, aliases=("Ville de Saint-Paul",))
+    index = build_index(replaced(members, saint_paul), reference)
+    match = match_authority(index, "Mairie de Saint-Paul", None, None)
+    assert (match.outcome, row(match), match.method) == (MATCHED, 53, "alias")
+
+
+def test_a_bare_name_meets_a_member_outside_the_list_named_with_its_designator(
+    members: list[Member], reference: Reference
+) -> None:
+    """ "Nouméa" is the member "Ville de Nouméa", which the official list does not hold."""
+    noumea = Member(row=98, name="Ville de Nouméa", kind=C)
+    index = build_index(replaced(members, noumea), reference)
+    match = match_authority(index, "Nouméa", None, None)
+    assert (match.outcome, row(match), match.method) == (MATCHED, 98, "nom")
