@@ -10,7 +10,7 @@ import pytest
 from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
 from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
-from pipeline.core.reference import Reference
+from pipeline.core.reference import EMPTY_REFERENCE, Reference
 from tests.support.matching_corpus.corpus import load_members
 
 C = AuthorityKind.COMMUNE
@@ -208,6 +208,23 @@ EXPLAINED = [
         "« Mairie 200018653 » désigne Communauté d'agglomération Cap Excellence (971, "
         "adhérente), mais le type indiqué est « Commune ».",
     ),
+    # A département's name typed as a commune, no département given: no typo looked for.
+    (
+        "Somme",
+        C,
+        None,
+        "« Somme » désigne Somme (département 80), qui n'est pas adhérente (le type indiqué est "
+        "« Commune »).",
+    ),
+    # A commune typed as a département: the start of a member's name of another type is not
+    # offered.
+    (
+        "Dijon",
+        D,
+        None,
+        "« Dijon » désigne Dijon (21), qui n'est pas adhérente (le type indiqué est "
+        "« Département »).",
+    ),
 ]
 
 
@@ -312,3 +329,133 @@ def test_a_bare_name_meets_a_member_outside_the_list_named_with_its_designator(
     index = build_index(replaced(members, noumea), reference)
     match = match_authority(index, "Nouméa", None, None)
     assert (match.outcome, row(match), match.method) == (MATCHED, 98, "nom")
+
+
+# Without the official list (reference unavailable): only "CD 29", "Département 29" or a bare
+# number with the type Département is the active member département of that number.
+WITHOUT_LIST = [
+    ("Département 29", None, MATCHED, 54, "code"),
+    ("Conseil départemental 29", D, MATCHED, 54, "code"),
+    ("CD 29 35", None, AMBIGUOUS, None, ""),  # two numbers: which?
+    ("Mairie 29", None, AMBIGUOUS, None, ""),  # a commune's designator, not a département's
+    ("29", None, AMBIGUOUS, None, ""),  # a number with no type
+    ("Collectivité 29", D, NONE, None, ""),  # a name that is no département's designator
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "outcome", "member", "method"), WITHOUT_LIST)
+def test_departement_numbers_without_the_official_list(
+    members: list[Member],
+    typed: str,
+    kind: AuthorityKind | None,
+    outcome: MatchOutcome,
+    member: int | None,
+    method: str,
+) -> None:
+    """Without the official list, a département number decides only when said as one."""
+    match = match_authority(build_index(members, EMPTY_REFERENCE), typed, kind, None)
+    assert (match.outcome, row(match), match.method) == (outcome, member, method)
+
+
+@pytest.fixture(scope="module")
+def more_members(members: list[Member]) -> list[Member]:
+    """The corpus members with a few more lines: homonymous communes, intercommunalités named
+    after a commune, and the two intercommunalités of the Sainte-Rose communes."""
+    return replaced(
+        members,
+        Member(row=98, name="Sainte-Colombe", kind=C, department="69"),
+        Member(row=99, name="Marly", kind=C, department="59"),
+        Member(
+            row=100,
+            name="Communauté d'agglomération La Roche-sur-Yon Agglomération",
+            kind=I,
+            department="85",
+        ),
+        Member(row=101, name="Saint-Louis Agglomération", kind=I, department="68"),
+        Member(
+            row=102, name="Communauté d'agglomération du Nord Basse-Terre", kind=I, department="971"
+        ),
+        Member(
+            row=103,
+            name="Communauté d'agglomération Intercommunale de la Réunion Est (CIREST)",
+            kind=I,
+            department="974",
+        ),
+        Member(row=104, name="Agglomération du Grand Nouméa", kind=I),
+    )
+
+
+@pytest.fixture(scope="module")
+def more_index(more_members: list[Member], reference: Reference) -> MemberIndex:
+    return build_index(more_members, reference)
+
+
+def test_homonyms_show_eight_candidates_at_most(more_index: MemberIndex) -> None:
+    """Twelve communes bear the name: staff see eight candidates, the member first."""
+    match = match_authority(more_index, "Sainte-Colombe", None, None)
+    assert match.outcome is AMBIGUOUS
+    assert match.candidates[0] == "Sainte-Colombe (69, adhérente)"
+    assert len(match.candidates) == 8
+    assert match.explanation == (
+        "« Sainte-Colombe » : 69 (adhérente), 77, 40, 33 ou 25 ? Il existe aussi 7 petites "
+        "communes de ce nom (35, 76, 50, 46, 89, 17, 05). Le département n'est pas indiqué."
+    )
+
+
+def test_homonyms_all_shown_need_no_count_of_small_ones(more_index: MemberIndex) -> None:
+    """Two communes of a size: both named, no "petites communes" sentence."""
+    match = match_authority(more_index, "Marly", None, None)
+    assert (
+        match.explanation == "« Marly » : 59 (adhérente) ou 57 ? Le département n'est pas indiqué."
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "department"),
+    [("La Roche-sur-Yon Agglomération", "85"), ("Saint-Louis Agglomération", "68")],
+)
+def test_an_intercommunality_named_after_its_commune_typed_as_a_commune_is_to_check(
+    more_index: MemberIndex, typed: str, department: str
+) -> None:
+    """A member intercommunalité bearing a commune's name (one word or several), typed as a
+    commune: the commune may be meant, so the type is not overruled."""
+    match = match_authority(more_index, typed, C, department)
+    assert match.outcome is AMBIGUOUS
+    assert "mais le type indiqué est « Commune »" in match.explanation
+
+
+def test_a_commune_typed_as_an_intercommunality_offers_each_members_intercommunality(
+    more_index: MemberIndex,
+) -> None:
+    """Homonymous communes, each in a member intercommunalité: both intercommunalités offered."""
+    match = match_authority(more_index, "Sainte-Rose", I, None)
+    assert match.outcome is AMBIGUOUS
+    assert match.explanation == (
+        "« Sainte-Rose » désigne Sainte-Rose (971) et Sainte-Rose (974), mais le type indiqué "
+        "est « Intercommunalité » : Communauté d'agglomération du Nord Basse-Terre (971, "
+        "adhérente) ou Communauté d'agglomération Intercommunale de la Réunion Est (CIREST) "
+        "(974, adhérente) ?"
+    )
+
+
+def test_two_intercommunalities_typed_as_a_commune_offer_each_member_commune(
+    index: MemberIndex,
+) -> None:
+    """A SIREN and a name of two intercommunalités that are not members, typed as a commune:
+    the member communes they are named after are offered."""
+    match = match_authority(index, "Saint-Louis Agglomération 244400404", C, None)
+    assert match.outcome is AMBIGUOUS
+    assert match.explanation.endswith(
+        "mais le type indiqué est « Commune » : Nantes (44, adhérente) ou Saint-Louis (68, "
+        "adhérente) ?"
+    )
+
+
+def test_an_intercommunality_outside_the_list_is_met_by_its_stripped_name(
+    more_index: MemberIndex,
+) -> None:
+    """An answer with a designator before and after the name meets a member the official list
+    does not hold, by name."""
+    typed = "Communauté d'agglomération Grand Nouméa Agglomération"
+    match = match_authority(more_index, typed, None, None)
+    assert (match.outcome, row(match), match.method) == (MATCHED, 104, "nom")
