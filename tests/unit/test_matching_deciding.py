@@ -64,6 +64,8 @@ CASES = [
     # A département number with the type Région: the région of that département.
     ("29", R, None, MATCHED, 67, "code"),
     ("35", R, None, MATCHED, 67, "code"),
+    # A former région's name that a commune's former name shares too: both, to check.
+    ("Bourgogne", None, None, AMBIGUOUS, None, ""),
     # A commune that is not a member, whose intercommunalité named after it is, type "Autre"
     # (no type said): to check, as with no type at all.
     ("Landerneau", A, "29", AMBIGUOUS, None, ""),
@@ -170,6 +172,13 @@ EXPLAINED = [
         None,
         "« Genevois français - Annemasse » nomme deux collectivités ; l'une est l'adhérente "
         "« Pôle métropolitain du Genevois français » (ligne 85, 74) : est-ce elle ?",
+    ),
+    (
+        "Bourgogne",
+        None,
+        None,
+        "« Bourgogne » : Bourgogne (ancienne région, aujourd'hui Bourgogne-Franche-Comté, "
+        "adhérente) ou Bourgogne-Fresne (51) ? Le département n'est pas indiqué.",
     ),
     # Same name for a département and a région, the département given: not said missing.
     (
