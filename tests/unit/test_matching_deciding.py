@@ -77,6 +77,9 @@ CASES = [
     ("Brest - Direction internationale", I, "29", MATCHED, 75, "nom"),
     ("Saint-Denis - service jeunesse", C, "93", MATCHED, 3, "nom"),
     ("Grand Paris Sud - DRI", None, None, MATCHED, 84, "alias"),
+    # A département number and a service, with the type Département or Région: the number.
+    ("29 - Direction des relations internationales", D, None, MATCHED, 54, "code"),
+    ("35 / Direction de l'attractivité", R, None, MATCHED, 67, "code"),
     # An alias of a member whose collectivité spans two départements, with the other one given.
     ("Grand Paris Sud", None, "77", MATCHED, 84, "alias"),
     ("GPS", None, "77", MATCHED, 84, "alias"),
