@@ -471,3 +471,21 @@ def test_an_intercommunality_outside_the_list_is_met_by_its_stripped_name(
     typed = "Communauté d'agglomération Grand Nouméa Agglomération"
     match = match_authority(more_index, typed, None, None)
     assert (match.outcome, row(match), match.method) == (MATCHED, 104, "nom")
+
+
+@pytest.mark.parametrize(
+    ("typed", "department"),
+    [("GPS / Évry", None), ("Grand Paris Sud - Évry-Courcouronnes", "91")],
+)
+def test_an_alias_of_another_type_before_a_member_commune_is_two_names(
+    index: MemberIndex, typed: str, department: str | None
+) -> None:
+    """An alias whose type is not the one picked, then a member commune: two names, the
+    commune offered, never "no member"."""
+    match = match_authority(index, typed, C, department)
+    assert match.outcome is AMBIGUOUS
+    assert match.candidates == ("Évry-Courcouronnes (91) — Adhérents ligne 42",)
+    assert match.explanation == (
+        f"« {typed} » nomme deux collectivités ; l'une est l'adhérente « Évry-Courcouronnes » "
+        "(ligne 42, 91) : est-ce elle ?"
+    )
