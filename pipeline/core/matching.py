@@ -686,9 +686,9 @@ def _decide(
     if (
         parsed.fallback is not None
         and not _LOCALITY_WORDS & set(name_tokens(parsed.tail))
-        and (
+        and (  # the first name names something, whatever the type and département
             _places_for(parsed.fallback, ref, kind, department)
-            or _alias_hits(ix, parsed.fallback, kind, deps)
+            or _alias_hits(ix, parsed.fallback, None, ())
             or _direct_name_hits(ix, parsed.fallback)
         )
     ):
