@@ -1434,7 +1434,7 @@ def _acronym_verdict(
         MatchOutcome.AMBIGUOUS,
         candidates=tuple(_describe_member(ix, m) for m in found),
         explanation=(
-            f"{_TYPED} : sigle de {_join((_member_ref(ix.members[m]) for m in found), 'ou')} ?"
+            f"{_TYPED} : sigle de {_join((_member_ref(ix.members[m]) for m in found), 'ou de')} ?"
         ),
     )
 

@@ -1,6 +1,7 @@
 """Answers that join or repeat names: two collectivités joined by "et" or a slash, one member
 written twice, a département named bare after the name, staff's `Autres noms` behind a
-designator ("Ville d'Évry"), a person's role typed before the collectivité."""
+designator ("Ville d'Évry"), a person's role typed before the collectivité, a member's
+acronym ("CAPB")."""
 
 from __future__ import annotations
 
@@ -192,3 +193,48 @@ ROLES = [
 def test_a_role_before_the_collectivite_is_taken_off(typed: str, left: str) -> None:
     """A person's role (président·e, vice-président·e, a deputy mayor's rank) is no name."""
     assert without_role(typed) == left
+
+
+ACRONYMS = [
+    # (typed, type, département, candidate lines): never matched outright, to check
+    ("CAPB", I, "64", [80]),
+    ("capb", None, None, [80]),
+    ("CAPB", None, "29", []),  # the member is in the 64
+    ("CAPB", C, None, []),  # and is no commune
+    ("RGE", None, None, []),  # Région Grand Est: its membership lapsed
+    ("CEA Saclay", None, None, []),  # an acronym alone, not the first word of a longer answer
+]
+
+
+@pytest.mark.parametrize(("typed", "kind", "department", "lines"), ACRONYMS)
+def test_an_acronym_of_an_active_members_name_is_to_check_with_it(
+    index: MemberIndex,
+    typed: str,
+    kind: AuthorityKind | None,
+    department: str | None,
+    lines: list[int],
+) -> None:
+    """A member's initials alone ("CAPB") are to check with it when its type and département
+    fit; anything else is no member."""
+    match = match_authority(index, typed, kind, department)
+    assert row(match) is None
+    assert match.outcome is (AMBIGUOUS if lines else NONE)
+    assert [int(c.rsplit(" ", 1)[1]) for c in match.candidates] == lines
+    if lines:
+        assert match.explanation.startswith(f"« {typed} » : sigle de l'adhérente « ")
+
+
+def test_an_acronym_shared_by_two_members_names_both(reference: Reference) -> None:
+    """Two members with the same initials: both are offered, "… ou …"."""
+    members = [
+        Member(row=2, name="Grand Besançon Métropole", kind=I, department="25"),
+        Member(
+            row=3, name="Groupement Bretagne Maritime", kind=AuthorityKind.AUTRE, department="29"
+        ),
+    ]
+    match = match_authority(build_index(members, reference), "GBM", None, None)
+    assert match.outcome is AMBIGUOUS
+    assert match.explanation == (
+        "« GBM » : sigle de l'adhérente « Grand Besançon Métropole » (ligne 2, 25) ou de "
+        "l'adhérente « Groupement Bretagne Maritime » (ligne 3, 29) ?"
+    )
