@@ -658,6 +658,8 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             start = end - len(again[1])
             readings.append(Reading(hint, tokens[start:end]))
     suffix = _strip_suffix(tokens[start:end], hint)
+    if suffix is not None and suffix[1][-1] == "et":  # "Valence et Agglomération": two names
+        suffix = None
     if suffix is not None:
         hint = suffix[0]
         end = start + len(suffix[1])
@@ -696,7 +698,7 @@ def parse_authority(text: str, split: bool = True) -> ParsedName:
             head.prefixed,
         )
     clash = _strip_suffix(tokens[start:end], None) if prefix and not suffix and not tail else None
-    if clash is not None and clash[1]:  # "Mairie de Rennes Métropole": the town or the EPCI
+    if clash is not None and clash[1][-1] != "et":  # "Mairie de Rennes Métropole": both?
         head = parse_authority(" ".join((*tokens[:start], *clash[1])))
         tail = " ".join(tokens[start:end])
         fallback = ParsedName(head.readings, tuple(departments), head.siren, head.insee, True)

@@ -238,3 +238,24 @@ def test_an_acronym_shared_by_two_members_names_both(reference: Reference) -> No
         "« GBM » : sigle de l'adhérente « Grand Besançon Métropole » (ligne 2, 25) ou de "
         "l'adhérente « Groupement Bretagne Maritime » (ligne 3, 29) ?"
     )
+
+
+BARE_DESIGNATOR_AFTER = [
+    # (typed, département, candidate lines): the bare designator takes the whole first name
+    ("Ville de Saint-Étienne et Métropole", None, [16]),  # "Métropole saint etienne"
+    ("Valence et Agglomération", "26", [51]),  # a first name without designator
+    # a code split off is kept for both names: Valence of the 26, not the homonyms
+    ("Mairie de Valence Agglomération (26)", None, [51]),
+]
+
+
+@pytest.mark.parametrize(("typed", "department", "lines"), BARE_DESIGNATOR_AFTER)
+def test_a_designator_after_a_name_names_that_names_collectivite_too(
+    index: MemberIndex, typed: str, department: str | None, lines: list[int]
+) -> None:
+    """ "… et Métropole", "Mairie de X Agglomération": the town and X's intercommunality, two
+    names, one of them a member: to check."""
+    match = match_authority(index, typed, None, department)
+    assert match.outcome is AMBIGUOUS
+    assert "nomme deux collectivités" in match.explanation
+    assert [int(c.rsplit(" ", 1)[1]) for c in match.candidates] == lines
