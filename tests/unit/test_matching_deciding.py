@@ -7,23 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
-from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import EMPTY_REFERENCE, Reference
 from tests.support.matching_corpus.corpus import load_members
-
-C = AuthorityKind.COMMUNE
-I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
-D = AuthorityKind.DEPARTEMENT
-R = AuthorityKind.REGION
-A = AuthorityKind.AUTRE
-MATCHED, NONE, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.NONE, MatchOutcome.AMBIGUOUS
-
-
-@pytest.fixture(scope="module")
-def reference() -> Reference:
-    return load_reference()
+from tests.support.matching_kit import AMBIGUOUS, MATCHED, NONE, A, C, D, I, R, row
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +22,6 @@ def members() -> list[Member]:
 @pytest.fixture(scope="module")
 def index(members: list[Member], reference: Reference) -> MemberIndex:
     return build_index(members, reference)
-
-
-def row(match: Match) -> int | None:
-    return match.member.row if match.member else None
 
 
 def replaced(members: list[Member], *changes: Member) -> list[Member]:

@@ -7,28 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority, member_notes
 from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import Reference
 from tests.support.matching_corpus.corpus import load_members
-
-C = AuthorityKind.COMMUNE
-D = AuthorityKind.DEPARTEMENT
-R = AuthorityKind.REGION
-A = AuthorityKind.AUTRE
-MATCHED, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.AMBIGUOUS
-
-
-@pytest.fixture(scope="module")
-def reference() -> Reference:
-    return load_reference()
-
-
-@pytest.fixture(scope="module")
-def index(reference: Reference) -> MemberIndex:
-    return build_index(load_members(), reference)
-
+from tests.support.matching_kit import AMBIGUOUS, MATCHED, A, C, D, R
 
 # (typed, type, département, member line in matching_corpus/members.csv, method)
 MATCHED_CASES = [

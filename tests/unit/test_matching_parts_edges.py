@@ -7,36 +7,19 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
-from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import Reference, parse_part
 from tests.support.matching_corpus.corpus import load_members
+from tests.support.matching_kit import AMBIGUOUS, MATCHED, NONE, C, I, row
 
-C = AuthorityKind.COMMUNE
-I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
-MATCHED, NONE, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.NONE, MatchOutcome.AMBIGUOUS
 PACA = "Provence-Alpes-Côte d'Azur"
 METROPOLE_AMP = "200054807"  # SIREN of the Métropole d'Aix-Marseille-Provence
 
 
 @pytest.fixture(scope="module")
-def reference() -> Reference:
-    return load_reference()
-
-
-@pytest.fixture(scope="module")
-def index(reference: Reference) -> MemberIndex:
-    return build_index(load_members(), reference)
-
-
-@pytest.fixture(scope="module")
 def towns(reference: Reference) -> frozenset[str]:
     return reference.index.part_towns
-
-
-def row(match: Match) -> int | None:
-    return match.member.row if match.member else None
 
 
 # --- Reading the answer as a part (parse_part) ------------------------------------------------

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.adapters.reference import load_reference
 from pipeline.core.matching import MemberIndex, build_index, match_authority
-from pipeline.core.model import AuthorityKind, Match, MatchOutcome, Member
+from pipeline.core.model import AuthorityKind, MatchOutcome, Member
 from pipeline.core.reference import (
     ParsedName,
     PlaceColumns,
@@ -22,29 +21,7 @@ from pipeline.core.reference import (
     name_tokens,
     parse_authority,
 )
-from tests.support.matching_corpus.corpus import load_members
-
-C = AuthorityKind.COMMUNE
-I = AuthorityKind.INTERCOMMUNALITE  # noqa: E741
-D = AuthorityKind.DEPARTEMENT
-R = AuthorityKind.REGION
-A = AuthorityKind.AUTRE
-MATCHED, NONE, AMBIGUOUS = MatchOutcome.MATCHED, MatchOutcome.NONE, MatchOutcome.AMBIGUOUS
-
-
-@pytest.fixture(scope="module")
-def reference() -> Reference:
-    return load_reference()
-
-
-@pytest.fixture(scope="module")
-def index(reference: Reference) -> MemberIndex:
-    return build_index(load_members(), reference)
-
-
-def row(match: Match) -> int | None:
-    return match.member.row if match.member else None
-
+from tests.support.matching_kit import AMBIGUOUS, MATCHED, NONE, A, C, D, I, R, row
 
 # (typed, type, département, outcome, member line in matching_corpus/members.csv, method)
 CASES = [
