@@ -238,3 +238,13 @@ def test_a_designator_after_a_name_names_that_names_collectivite_too(
     assert match.outcome is AMBIGUOUS
     assert "nomme deux collectivités" in match.explanation
     assert [int(c.rsplit(" ", 1)[1]) for c in match.candidates] == lines
+
+
+def test_a_lapsed_members_acronym_is_not_offered(reference: Reference) -> None:
+    """Only active members' initials count: "GBM" of a lapsed member names no member."""
+    members = [
+        Member(row=2, name="Grand Besançon Métropole", kind=I, department="25", active=False),
+        Member(row=3, name="Rennes Métropole", kind=I, department="35"),
+    ]
+    match = match_authority(build_index(members, reference), "GBM", None, None)
+    assert (match.outcome, match.candidates) == (NONE, ())
