@@ -790,29 +790,32 @@ _PART_WORDS = {
     "secteurs": "secteur",
     "centre": "centre",
 }
-_PART_FILLERS = STOPWORDS | {
-    "mairie",
-    "mairies",
-    "ville",
-    "commune",
-    "hotel",
-    "annexe",
-    "conseil",
-    "conseiller",
-    "conseillere",
-    "municipal",
-    "municipale",
-    "maire",
-    "adjoint",
-    "adjointe",
-    "n",
-    "no",
-    "numero",
-    "ou",
-}
 # An ordinal suffix left without its number ("Ème arrondissement", the "me" of "9 è me") is no
 # town's word either.
-_PART_FILLERS |= _ORDINAL_SUFFIXES
+_PART_FILLERS = (
+    STOPWORDS
+    | _ORDINAL_SUFFIXES
+    | {
+        "mairie",
+        "mairies",
+        "ville",
+        "commune",
+        "hotel",
+        "annexe",
+        "conseil",
+        "conseiller",
+        "conseillere",
+        "municipal",
+        "municipale",
+        "maire",
+        "adjoint",
+        "adjointe",
+        "n",
+        "no",
+        "numero",
+        "ou",
+    }
+)
 
 
 def _roman(word: str) -> int | None:

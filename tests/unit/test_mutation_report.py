@@ -24,7 +24,7 @@ def x_rule__mutmut_3(a):
 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fake checkout: one mutated file with three mutants (killed, survived, survived)."""
+    """A fake checkout: one mutated file with three mutants (two survived, one killed)."""
     core = tmp_path / "mutants" / "pipeline" / "core"
     core.mkdir(parents=True)
     (core / "matching.py").write_text(ORIGINAL, encoding="utf-8")
